@@ -1,0 +1,1 @@
+//! andal-journal (in progress)

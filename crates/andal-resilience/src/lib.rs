@@ -1,0 +1,1 @@
+//! andal-resilience (in progress)

@@ -1,0 +1,1 @@
+//! andal-token (in progress)

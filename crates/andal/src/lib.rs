@@ -1,0 +1,1 @@
+//! Andal core (being assembled).
