@@ -1,0 +1,25 @@
+//! Strict base64url (RFC 4648 §5, no padding, canonical trailing bits).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::{Part, TokenError};
+
+pub(crate) fn decode(s: &str, part: Part) -> Result<Vec<u8>, TokenError> {
+    // Explicit alphabet check: rejects '=', '+', '/', whitespace, non-ASCII.
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(TokenError::BadBase64 { part });
+    }
+    // The engine rejects a dangling single char and non-zero trailing bits.
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenError::BadBase64 { part })
+}
+
+/// Encode as unpadded base64url.
+pub fn encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,116 @@
+//! JWS compact serialisation (RFC 7515 §7.1) reader.
+
+use serde_json::Value;
+
+use crate::jwk::{Jwk, VerifyingKey};
+use crate::{Alg, Part, TokenError, b64, json};
+
+/// Maximum size of an attestation token in bytes.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Maximum size of a signed keyset document.
+pub const MAX_KEYSET_BYTES: usize = 64 * 1024;
+/// Maximum size of a signed revocation list.
+pub const MAX_REVOCATION_BYTES: usize = 4 * 1024 * 1024;
+
+/// Parsed protected header (only what we act on).
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub alg: Alg,
+    pub typ: Option<String>,
+    pub kid: Option<String>,
+}
+
+/// A structurally valid compact JWS whose signature is NOT yet verified.
+pub(crate) struct Compact<'a> {
+    pub header: Header,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`, the JWS signing input.
+    pub signing_input: &'a [u8],
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+fn header_from(bytes: &[u8]) -> Result<Header, TokenError> {
+    let mut m = json::parse_object(bytes, Part::Header)?;
+    let alg = match m.get("alg") {
+        Some(Value::String(s)) => Alg::from_jose(s)?,
+        Some(_) => return Err(TokenError::Malformed { part: Part::Header }),
+        None => return Err(TokenError::Malformed { part: Part::Header }),
+    };
+    // We implement no extension, so any `crit` (even empty: RFC 7515 §4.1.11
+    // forbids an empty list) is rejected.
+    if m.contains_key("crit") {
+        return Err(TokenError::UnknownCrit);
+    }
+    let opt_str = |v: Option<Value>| -> Result<Option<String>, TokenError> {
+        match v {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(TokenError::Malformed { part: Part::Header }),
+        }
+    };
+    let typ = opt_str(m.remove("typ"))?;
+    let kid = opt_str(m.remove("kid"))?;
+    Ok(Header { alg, typ, kid })
+}
+
+/// Structural parse: size, exactly three segments, strict base64url,
+/// strict header JSON. The payload is only base64-decoded, not interpreted.
+pub(crate) fn parse(token: &str, max: usize) -> Result<Compact<'_>, TokenError> {
+    if token.len() > max {
+        return Err(TokenError::Oversized { max });
+    }
+    let mut it = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err(TokenError::Malformed { part: Part::Token });
+    };
+    let header_bytes = b64::decode(h, Part::Header)?;
+    let payload = b64::decode(p, Part::Payload)?;
+    let signature = b64::decode(s, Part::Signature)?;
+    let header = header_from(&header_bytes)?;
+    let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+    Ok(Compact {
+        header,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+/// Select candidate keys and verify. `kid` only narrows the candidates; every
+/// candidate of the header's algorithm is tried. Returns the key that verified.
+pub(crate) fn verify_candidates<'k>(
+    c: &Compact<'_>,
+    keys: impl Iterator<Item = &'k VerifyingKey> + Clone,
+) -> Result<&'k VerifyingKey, TokenError> {
+    let kid = c.header.kid.as_deref();
+    let by_kid = keys.filter(move |k| kid.is_none() || k.kid() == kid);
+    if by_kid.clone().next().is_none() {
+        return Err(TokenError::UnknownKid);
+    }
+    let alg = c.header.alg;
+    let mut cands = by_kid.filter(move |k| k.alg() == alg).peekable();
+    if cands.peek().is_none() {
+        return Err(TokenError::AlgMismatch);
+    }
+    // Shape/range errors are about the signature, not the key: report them.
+    crate::jwk::check_signature_shape(alg, &c.signature)?;
+    for k in cands {
+        if k.verify_raw(c.signing_input, &c.signature).is_ok() {
+            return Ok(k);
+        }
+    }
+    Err(TokenError::BadSignature)
+}
+
+/// Signature layer only: verify a compact JWS under one key and return the
+/// payload bytes. The key fixes the algorithm; `kid`, `typ` and claims are
+/// not examined. Tokens above [`MAX_TOKEN_BYTES`] are rejected.
+pub fn verify_compact(token: &str, key: &Jwk) -> Result<Vec<u8>, TokenError> {
+    let key = VerifyingKey::from_jwk(key)?;
+    let c = parse(token, MAX_TOKEN_BYTES)?;
+    if c.header.alg != key.alg() {
+        return Err(TokenError::AlgMismatch);
+    }
+    key.verify_raw(c.signing_input, &c.signature)?;
+    Ok(c.payload)
+}
