@@ -1,1 +1,180 @@
-fn main() {}
+//! `andal`: verify one citizen, run the local sandbox, or run the outage drill.
+
+mod drill;
+mod exit;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use andal::{Client, Decision, Error, Query};
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::Outcome;
+
+/// Identity checks (NIK) that stay bounded, honest and useful during a registry outage.
+#[derive(Debug, Parser)]
+#[command(name = "andal", version, about, long_about = None)]
+#[command(after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check one person against the registry (or the embedded sandbox).
+    Verify(VerifyArgs),
+    /// Run the local identity-check sandbox (synthetic registry, switchable faults).
+    Sandbox(andal_sandbox::SandboxArgs),
+    /// The outage drill: start the embedded sandbox, run checks through an outage, report.
+    Drill(drill::DrillArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The 16-digit NIK.
+    #[arg(long)]
+    nik: String,
+    /// Full name as the partner holds it.
+    #[arg(long)]
+    name: String,
+    /// Birth date, YYYY-MM-DD.
+    #[arg(long)]
+    birth_date: String,
+    /// Birth place (optional).
+    #[arg(long)]
+    birth_place: Option<String>,
+    #[command(flatten)]
+    target: Target,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Total deadline in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    deadline_ms: u64,
+}
+
+/// Where to send checks.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct Target {
+    /// Registry base URL (https://...).
+    #[arg(long, requires_all = ["partner_id", "api_key"])]
+    url: Option<String>,
+    /// Start the embedded sandbox and check against it.
+    #[arg(long)]
+    sandbox: bool,
+    /// Partner id (with --url).
+    #[arg(long, env = "ANDAL_PARTNER_ID")]
+    partner_id: Option<String>,
+    /// API key (with --url).
+    #[arg(long, env = "ANDAL_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Allow plain http:// (local testing only).
+    #[arg(long)]
+    allow_http: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify(args) => verify(args),
+        Command::Sandbox(args) => match andal_sandbox::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("andal sandbox: {e}");
+                Outcome::Config.code()
+            }
+        },
+        Command::Drill(args) => drill::run(args),
+    }
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    // Input is validated before anything starts: a malformed NIK never costs a request.
+    let query =
+        match Query::parse(&args.nik, &args.name, &args.birth_date).and_then(|q| {
+            match &args.birth_place {
+                Some(p) => q.with_birth_place(p.clone()),
+                None => Ok(q),
+            }
+        }) {
+            Ok(q) => q,
+            Err(e) => return fail(&Error::from(e)),
+        };
+    let mut _sandbox = None;
+    let builder = if args.target.sandbox {
+        let sb = match andal_sandbox::start(andal_sandbox::SandboxConfig::default()) {
+            Ok(sb) => sb,
+            Err(e) => {
+                eprintln!("andal: cannot start the sandbox: {e}");
+                return Outcome::Config.code();
+            }
+        };
+        let b = Client::builder(sb.url())
+            .partner_id(andal_sandbox::DEMO_PARTNER_ID)
+            .api_key(andal_sandbox::DEMO_API_KEY)
+            .allow_insecure_http(true);
+        _sandbox = Some(sb);
+        b
+    } else {
+        let t = &args.target;
+        Client::builder(t.url.clone().unwrap_or_default())
+            .partner_id(t.partner_id.clone().unwrap_or_default())
+            .api_key(t.api_key.clone().unwrap_or_default())
+            .allow_insecure_http(t.allow_http)
+    };
+    let client = match builder
+        .deadline(Duration::from_millis(args.deadline_ms))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match client.verify(&query) {
+        Ok(d) => {
+            print_decision(&d, args.json);
+            Outcome::from_decision(&d).code()
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn print_decision(d: &Decision, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(d).unwrap_or_else(|_| "{}".into())
+        );
+        return;
+    }
+    println!("{}  {}", d.nik_masked, d.verdict.as_str().to_uppercase());
+    println!(
+        "  nik: {}  name: {}  birth date: {}  birth place: {}",
+        d.fields.nik.as_str(),
+        d.fields.full_name.as_str(),
+        d.fields.birth_date.as_str(),
+        d.fields.birth_place.as_str()
+    );
+    match &d.provenance {
+        andal::Provenance::Online {
+            request_id,
+            attempts,
+            ..
+        } => println!(
+            "  online, request {request_id}, {attempts} attempt(s), {} ms",
+            d.elapsed_ms
+        ),
+        andal::Provenance::Offline(o) => println!(
+            "  OFFLINE from token {} (key {}, {} s old), online failure: {}",
+            o.token_id, o.key_id, o.token_age_secs, o.online_failure
+        ),
+        _ => {}
+    }
+}
+
+/// Print a one-line error and map it to its exit code.
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("andal: {e}");
+    Outcome::from_error(e).code()
+}

@@ -1,1 +1,42 @@
-//! Andal core (being assembled).
+//! # Andal
+//!
+//! Identity checks (NIK, the 16-digit e-KTP number) that are **bounded, honest and still
+//! useful during an outage** of the population registry.
+//!
+//! One check: validate offline ([`Nik`], [`Query`]) → send through the [`Client`] with an
+//! idempotency key, a per-attempt timeout and a total deadline → a [`Decision`] with a
+//! verdict and field-by-field results, or a typed [`Error`] within the deadline.
+//!
+//! ```no_run
+//! use andal::{Client, Query};
+//! let client = Client::builder("https://registry.example")
+//!     .partner_id("bank-a")
+//!     .api_key("secret")
+//!     .build()?;
+//! let query = Query::parse("3316094507990001", "Siti Aminah", "1999-07-05")?;
+//! let decision = client.verify(&query)?;
+//! println!("{} {}", decision.nik_masked, decision.verdict);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! No raw NIK, name or birth date ever appears in `Debug`, `Display`, logs or errors.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod client;
+pub mod decision;
+pub mod error;
+pub mod nik;
+pub mod query;
+pub mod region;
+pub mod transport;
+
+pub use client::{CheckOptions, Client, ClientBuilder};
+pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
+pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
+pub use nik::{District, Nik, NikError, Region, Sex};
+pub use query::{Query, normalize_name};
+pub use transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError};
+
+/// Re-export of the date type used in queries.
+pub use time::Date;

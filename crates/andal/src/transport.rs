@@ -1,0 +1,275 @@
+//! The HTTP transport: a small trait the client sends requests through, and the default
+//! HTTPS implementation on ureq 3 + rustls (ring). Apps may supply their own (OkHttp,
+//! URLSession, java.net.http) through the bindings; the client applies the same checks
+//! (status mapping, content type, size) whatever the transport.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+pub use andal_resilience::FailureKind;
+
+/// Default maximum response body accepted, in bytes. A check response is < 4 KiB; anything
+/// near this limit is a faulty or hostile upstream.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024;
+
+/// HTTP method (the API needs only these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+}
+
+impl Method {
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One request. `Debug` redacts the body (personal data) and credential headers.
+#[derive(Clone)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Header name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (JSON), empty for GET.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("authorization") {
+                    (k.as_str(), "<redacted>")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl HttpRequest {
+    /// Value of a header (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+/// One response. `Debug` shows only status, headers and body length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl HttpResponse {
+    /// Value of a header (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A transport-level failure, classified. `detail` is for operators and never contains
+/// request bodies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({detail})", kind.label())]
+pub struct TransportError {
+    /// Classification (drives retries, the breaker and the outage record).
+    pub kind: FailureKind,
+    /// Short technical detail.
+    pub detail: String,
+}
+
+impl TransportError {
+    /// Build one.
+    pub fn new(kind: FailureKind, detail: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Sends one HTTP request within `timeout` (connect + send + full response). Must enforce
+/// `max_body` on the response body and classify failures. Implementations must be cheap to
+/// share between threads.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Send one request; never retry internally (the client owns retries).
+    fn send(
+        &self,
+        request: &HttpRequest,
+        timeout: Duration,
+        max_body: u64,
+    ) -> Result<HttpResponse, TransportError>;
+}
+
+/// Default transport: ureq 3 with rustls on ring, WebPKI roots, no redirects, connection
+/// pooling. Plain `http://` is only reachable when the client builder allows it.
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransport")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for UreqTransport {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(2))
+    }
+}
+
+impl UreqTransport {
+    /// A transport whose connection setup is capped at `connect_timeout` (also capped by
+    /// each attempt's timeout).
+    pub fn new(connect_timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .save_redirect_history(false)
+            .user_agent(concat!("andal/", env!("CARGO_PKG_VERSION")))
+            .max_idle_connections_per_host(16)
+            .build()
+            .new_agent();
+        UreqTransport {
+            agent,
+            connect_timeout,
+        }
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(
+        &self,
+        request: &HttpRequest,
+        timeout: Duration,
+        max_body: u64,
+    ) -> Result<HttpResponse, TransportError> {
+        let connect = timeout.min(self.connect_timeout);
+        let result = match request.method {
+            Method::Get => {
+                let mut b = self.agent.get(&request.url);
+                for (k, v) in &request.headers {
+                    b = b.header(k, v);
+                }
+                b.config()
+                    .timeout_global(Some(timeout))
+                    .timeout_connect(Some(connect))
+                    .build()
+                    .call()
+            }
+            Method::Post => {
+                let mut b = self.agent.post(&request.url);
+                for (k, v) in &request.headers {
+                    b = b.header(k, v);
+                }
+                b.config()
+                    .timeout_global(Some(timeout))
+                    .timeout_connect(Some(connect))
+                    .build()
+                    .send(&request.body[..])
+            }
+        };
+        let mut resp = result.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(max_body)
+            .read_to_vec()
+            .map_err(classify)?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Map a ureq error onto the shared failure vocabulary.
+fn classify(e: ureq::Error) -> TransportError {
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    let kind = match &e {
+        E::Io(io) => classify_io(io),
+        E::Timeout(T::Connect | T::Resolve) => FailureKind::ConnectTimeout,
+        E::Timeout(_) | E::BodyStalled => FailureKind::ReadTimeout,
+        E::HostNotFound => FailureKind::Dns,
+        E::ConnectionFailed => FailureKind::Refused,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => FailureKind::Tls,
+        E::BodyExceedsLimit(_) | E::LargeResponseHeader(..) => FailureKind::TooLarge,
+        _ => FailureKind::Protocol,
+    };
+    // Details come from ureq and describe sockets, TLS and framing, never bodies.
+    TransportError::new(kind, e.to_string())
+}
+
+fn classify_io(e: &io::Error) -> FailureKind {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => FailureKind::Refused,
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            FailureKind::Reset
+        }
+        K::TimedOut | K::WouldBlock => FailureKind::ReadTimeout,
+        // rustls surfaces certificate failures as io errors wrapping its own error.
+        _ if e.to_string().to_ascii_lowercase().contains("certificate") => FailureKind::Tls,
+        _ => FailureKind::Protocol,
+    }
+}
