@@ -22,11 +22,17 @@ pub struct JournalOptions {
     group_commit: bool,
     max_payload: usize,
     create: bool,
+    torn_write_testing: bool,
 }
 
 impl Default for JournalOptions {
     fn default() -> Self {
-        Self { group_commit: false, max_payload: DEFAULT_MAX_PAYLOAD, create: true }
+        Self {
+            group_commit: false,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            create: true,
+            torn_write_testing: false,
+        }
     }
 }
 
@@ -53,6 +59,16 @@ impl JournalOptions {
     /// Create the file if it does not exist (default `true`).
     pub fn create(mut self, on: bool) -> Self {
         self.create = on;
+        self
+    }
+
+    /// Test hook for crash tests: write each batch in small pieces (separate
+    /// `write` calls) so that a kill can land in the middle of a frame.
+    /// Durability is unchanged (the fdatasync still follows the last piece),
+    /// it is just slow. Not for production use.
+    #[doc(hidden)]
+    pub fn torn_write_testing(mut self, on: bool) -> Self {
+        self.torn_write_testing = on;
         self
     }
 
@@ -405,7 +421,14 @@ impl Journal {
     }
 
     fn write_durably(&self, buf: &[u8]) -> io::Result<()> {
-        (&self.file).write_all(buf)?;
+        if self.opts.torn_write_testing {
+            for piece in buf.chunks(7) {
+                (&self.file).write_all(piece)?;
+                std::thread::yield_now();
+            }
+        } else {
+            (&self.file).write_all(buf)?;
+        }
         self.file.sync_data()
     }
 
