@@ -25,7 +25,7 @@ pub const FIELDS: FieldValues<'static> = FieldValues {
 /// RFC 7515 A.3 P-256 public key (no private half is needed: ES256 cases
 /// here are either crafted signatures or rejected before the signature).
 pub const RFC7515_A3_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
-pub const RFC7515_A3_Y: &str = "x_FEzRjLU8fZnD8xVeGUjB1fGbBm7e6Ny3g6mAz6vrg";
+pub const RFC7515_A3_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
 
 pub fn es_jwk() -> Jwk {
     Jwk::from_json(&format!(
