@@ -1,0 +1,894 @@
+//! Listener, connections, routing and handlers.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use andal::api::{self, CheckRequest, CheckResponse, Health, Problem, ProblemCode, SignedDocument};
+use andal::decision::{FieldMatch, FieldResults, Verdict};
+use andal::query::normalize_name;
+use parking_lot::{Condvar, Mutex};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::accounting::{Accounting, PartnerAccounting};
+use crate::config::{Attester, PartnerConfig};
+use crate::fault::{Fault, FaultState, down_now};
+use crate::http::{Body, Conn, ReadError, Request, Response};
+use crate::registry::{Person, Registry};
+
+/// Idle keep-alive connections are closed after this long without a request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest `n` for `GET /admin/sample`.
+const MAX_SAMPLE: usize = 1000;
+
+struct IdemEntry {
+    fingerprint: u64,
+    body: Arc<Vec<u8>>,
+    created: Instant,
+}
+
+#[derive(Default)]
+struct IdemStore {
+    map: HashMap<(String, String), IdemEntry>,
+    inserts: u64,
+}
+
+/// State shared by the handle, the acceptor and the connection threads.
+pub(crate) struct Shared {
+    pub registry: Arc<Registry>,
+    partners_by_key: HashMap<String, PartnerConfig>,
+    attester: Option<Arc<dyn Attester>>,
+    idem_ttl: Duration,
+    pub addr: SocketAddr,
+    pub fault: Mutex<FaultState>,
+    pub fault_cv: Condvar,
+    pub stopping: AtomicBool,
+    listener_open: Mutex<bool>,
+    listener_cv: Condvar,
+    conns: Mutex<HashMap<u64, TcpStream>>,
+    next_conn: AtomicU64,
+    pub accounting: Mutex<Accounting>,
+    idem: Mutex<IdemStore>,
+    error_rng: Mutex<ChaCha8Rng>,
+    request_counter: AtomicU64,
+    instance: String,
+}
+
+/// What a connection does after a handler.
+enum Outcome {
+    Continue,
+    Close,
+    Reset,
+}
+
+/// Work done after the response is written (a fault that closes this very connection).
+enum After {
+    SetFault(Option<Fault>),
+}
+
+impl Shared {
+    pub fn new(
+        registry: Arc<Registry>,
+        partners: &[PartnerConfig],
+        attester: Option<Arc<dyn Attester>>,
+        idem_ttl: Duration,
+        addr: SocketAddr,
+        seed: u64,
+    ) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut accounting = Accounting::default();
+        for p in partners {
+            accounting
+                .partners
+                .insert(p.partner_id.clone(), PartnerAccounting::default());
+        }
+        Shared {
+            registry,
+            partners_by_key: partners
+                .iter()
+                .map(|p| (p.api_key.clone(), p.clone()))
+                .collect(),
+            attester,
+            idem_ttl,
+            addr,
+            fault: Mutex::new(FaultState {
+                fault: None,
+                set_at: Instant::now(),
+                generation: 0,
+            }),
+            fault_cv: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            listener_open: Mutex::new(true),
+            listener_cv: Condvar::new(),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            accounting: Mutex::new(accounting),
+            idem: Mutex::new(IdemStore::default()),
+            error_rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0xE770_0000_0000_0001)),
+            request_counter: AtomicU64::new(0),
+            instance: format!("{:08x}", (nanos ^ (nanos >> 32)) as u32),
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Switch the fault. Returns once a `Down` has closed the listener, or once a cleared
+    /// fault has re-bound it (at most ~2 s).
+    pub fn set_fault(self: &Arc<Self>, fault: Option<Fault>) {
+        let fault = fault.map(Fault::clamped);
+        let generation = {
+            let mut st = self.fault.lock();
+            st.fault = fault.clone();
+            st.set_at = Instant::now();
+            st.generation += 1;
+            st.generation
+        };
+        self.fault_cv.notify_all();
+        tracing::info!(
+            fault = fault.as_ref().map_or("none", Fault::label),
+            "sandbox fault switched"
+        );
+        match fault {
+            Some(Fault::Down) => {
+                self.wake_acceptor();
+                self.wait_listener(false);
+            }
+            Some(Fault::Flapping { .. }) => {
+                self.wake_acceptor();
+                let sh = Arc::clone(self);
+                let _ = std::thread::Builder::new()
+                    .name("sandbox-flapping".into())
+                    .spawn(move || flapping_ticker(&sh, generation));
+            }
+            _ => self.wait_listener(true),
+        }
+    }
+
+    pub fn current_fault(&self) -> Option<Fault> {
+        self.fault.lock().fault.clone()
+    }
+
+    fn set_listener_open(&self, open: bool) {
+        *self.listener_open.lock() = open;
+        self.listener_cv.notify_all();
+    }
+
+    fn wait_listener(&self, open: bool) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut g = self.listener_open.lock();
+        while *g != open && !self.stopping() {
+            if self.listener_cv.wait_until(&mut g, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+
+    /// Unblock the acceptor's `accept()` with a throwaway connection.
+    pub fn wake_acceptor(&self) {
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+
+    /// Notify every waiter (hung and slow requests, the acceptor) that something changed.
+    pub fn notify_all(&self) {
+        drop(self.fault.lock());
+        self.fault_cv.notify_all();
+    }
+
+    pub fn close_all_conns(&self) {
+        let conns: Vec<TcpStream> = self.conns.lock().drain().map(|(_, s)| s).collect();
+        for s in conns {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn partner_of(&self, req: &Request) -> Result<&PartnerConfig, Problem> {
+        let Some(auth) = req.header("authorization") else {
+            return Err(Problem::new(
+                ProblemCode::Unauthorized,
+                "missing Authorization: Bearer <api key>",
+            ));
+        };
+        let key = match auth.split_once(' ') {
+            Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+            _ => {
+                return Err(Problem::new(
+                    ProblemCode::Unauthorized,
+                    "Authorization must use the Bearer scheme",
+                ));
+            }
+        };
+        self.partners_by_key
+            .get(key)
+            .ok_or_else(|| Problem::new(ProblemCode::Unauthorized, "unknown API key"))
+    }
+
+    fn record_status(&self, partner: Option<&str>, status: u16) {
+        let mut a = self.accounting.lock();
+        let bucket = match partner {
+            Some(p) => a.partners.entry(p.to_owned()).or_default(),
+            None => &mut a.unauthenticated,
+        };
+        *bucket.responses_by_status.entry(status).or_insert(0) += 1;
+    }
+}
+
+/// Wakes the acceptor at the start of every down phase of a flapping schedule.
+fn flapping_ticker(sh: &Arc<Shared>, generation: u64) {
+    loop {
+        let mut st = sh.fault.lock();
+        if st.generation != generation || sh.stopping() {
+            return;
+        }
+        let (down, next) = down_now(&st, Instant::now());
+        let Some(next) = next else { return };
+        sh.fault_cv.wait_until(&mut st, next);
+        if st.generation != generation || sh.stopping() {
+            return;
+        }
+        let (now_down, _) = down_now(&st, Instant::now());
+        drop(st);
+        if now_down && !down {
+            sh.wake_acceptor();
+        }
+    }
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    // std sets SO_REUSEADDR on Unix, so the port can be re-bound right after closing.
+    TcpListener::bind(addr)
+}
+
+/// The acceptor: owns the listening socket, closes it while down, re-binds after.
+pub(crate) fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
+    let mut listener = Some(listener);
+    loop {
+        if sh.stopping() {
+            break;
+        }
+        let (down, _) = down_now(&sh.fault.lock(), Instant::now());
+        if down {
+            if listener.take().is_some() {
+                sh.close_all_conns();
+                sh.set_listener_open(false);
+                tracing::info!(addr = %sh.addr, "sandbox listener closed (down)");
+            }
+            let mut st = sh.fault.lock();
+            if sh.stopping() {
+                break;
+            }
+            match down_now(&st, Instant::now()) {
+                (false, _) => continue,
+                (true, Some(t)) => {
+                    sh.fault_cv.wait_until(&mut st, t);
+                }
+                (true, None) => {
+                    sh.fault_cv.wait_for(&mut st, Duration::from_millis(500));
+                }
+            }
+            continue;
+        }
+        let l = match listener.as_ref() {
+            Some(l) => l,
+            None => match bind(sh.addr) {
+                Ok(l) => {
+                    tracing::info!(addr = %sh.addr, "sandbox listener re-bound");
+                    sh.set_listener_open(true);
+                    listener.insert(l)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "sandbox could not re-bind; retrying");
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+            },
+        };
+        match l.accept() {
+            Ok((stream, _peer)) => {
+                if sh.stopping() {
+                    break;
+                }
+                if down_now(&sh.fault.lock(), Instant::now()).0 {
+                    continue; // dropped; the loop closes the listener
+                }
+                sh.accounting.lock().connections_accepted += 1;
+                let id = sh.next_conn.fetch_add(1, Ordering::Relaxed);
+                if let Ok(clone) = stream.try_clone() {
+                    sh.conns.lock().insert(id, clone);
+                }
+                let sh2 = Arc::clone(&sh);
+                let spawned = std::thread::Builder::new()
+                    .name("sandbox-conn".into())
+                    .spawn(move || serve_conn(&sh2, id, stream));
+                if spawned.is_err() {
+                    sh.conns.lock().remove(&id);
+                }
+            }
+            Err(e) => {
+                if sh.stopping() {
+                    break;
+                }
+                tracing::debug!(error = %e, "accept failed");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    drop(listener);
+    sh.close_all_conns();
+    sh.set_listener_open(false);
+}
+
+fn serve_conn(sh: &Arc<Shared>, id: u64, stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let mut conn = Conn::new(stream);
+    let mut reset = false;
+    loop {
+        if sh.stopping() {
+            break;
+        }
+        let req = match conn.read_request() {
+            Ok(r) => r,
+            Err(ReadError::Closed | ReadError::Io) => break,
+            Err(ReadError::Bad(msg)) => {
+                let resp = Response::problem(&Problem::new(ProblemCode::InvalidInput, msg));
+                let _ = resp.write_to(&mut conn.stream, false);
+                break;
+            }
+        };
+        match handle(sh, &req, &mut conn.stream) {
+            Outcome::Continue if req.keep_alive => {}
+            Outcome::Continue | Outcome::Close => break,
+            Outcome::Reset => {
+                reset = true;
+                break;
+            }
+        }
+    }
+    sh.conns.lock().remove(&id);
+    if reset {
+        reset_connection(&conn.stream);
+    } else {
+        let _ = conn.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Close with an RST (SO_LINGER 0) instead of a FIN.
+fn reset_connection(stream: &TcpStream) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: valid fd owned by `stream`, pointer and length describe `linger`.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
+    let is_v1 = req.path.starts_with("/v1/");
+    let is_checks = req.path == api::CHECKS_PATH;
+    let partner: Option<PartnerConfig> = if is_checks {
+        sh.partner_of(req).ok().cloned()
+    } else {
+        None
+    };
+    let partner_id = partner.as_ref().map(|p| p.partner_id.as_str());
+    let fault = if is_v1 { sh.current_fault() } else { None };
+    {
+        let mut a = sh.accounting.lock();
+        if is_v1 {
+            a.v1_requests += 1;
+        }
+        if fault.is_some() {
+            a.faulted_requests += 1;
+        }
+        if is_checks {
+            a.check_requests += 1;
+            let bucket = match partner_id {
+                Some(p) => a.partners.entry(p.to_owned()).or_default(),
+                None => &mut a.unauthenticated,
+            };
+            bucket.requests_received += 1;
+        }
+    }
+    let record = |status: u16| {
+        if is_checks {
+            sh.record_status(partner_id, status);
+        }
+    };
+
+    if let Some(fault) = fault {
+        match fault {
+            Fault::Hang => {
+                tracing::debug!(path = %req.path, "fault: hanging request");
+                let mut st = sh.fault.lock();
+                let generation = st.generation;
+                while st.generation == generation && !sh.stopping() {
+                    sh.fault_cv.wait_for(&mut st, Duration::from_secs(1));
+                }
+                return Outcome::Close;
+            }
+            Fault::Slow { latency_ms } => {
+                let until = Instant::now() + Duration::from_millis(latency_ms);
+                let mut st = sh.fault.lock();
+                while Instant::now() < until && !sh.stopping() {
+                    sh.fault_cv.wait_until(&mut st, until);
+                }
+                drop(st);
+                if sh.stopping() {
+                    return Outcome::Close;
+                }
+            }
+            Fault::Error { status, rate } => {
+                let fail = rate >= 1.0 || sh.error_rng.lock().random_bool(rate.clamp(0.0, 1.0));
+                if fail {
+                    let code = if status == 500 {
+                        ProblemCode::Internal
+                    } else {
+                        ProblemCode::Unavailable
+                    };
+                    let mut p = Problem::new(code, "injected fault: registry back end error");
+                    p.status = status;
+                    record(status);
+                    return write(stream, &Response::problem(&p), req.keep_alive);
+                }
+            }
+            Fault::Throttle { retry_after_secs } => {
+                let p = Problem::new(
+                    ProblemCode::RateLimited,
+                    format!("injected fault: throttled, retry after {retry_after_secs} s"),
+                );
+                record(429);
+                let resp =
+                    Response::problem(&p).with_header("Retry-After", retry_after_secs.to_string());
+                return write(stream, &resp, req.keep_alive);
+            }
+            Fault::MalformedJson => {
+                record(200);
+                let body =
+                    br#"{"request_id":"sbx-malformed","verdict":"match","fields":{"nik":"SESU"#;
+                let resp = Response::new(200, "application/json", body.to_vec());
+                return write(stream, &resp, req.keep_alive);
+            }
+            Fault::Oversized { bytes } => {
+                record(200);
+                return stream_oversized(stream, bytes, req.keep_alive);
+            }
+            Fault::ResetMidBody => {
+                let (resp, _) = route(sh, req, partner.as_ref());
+                record(resp.status);
+                let head = resp.head(false, resp.body.len() as u64);
+                let half = &resp.body[..resp.body.len() / 2];
+                let _ = stream.write_all(&head);
+                let _ = stream.write_all(half);
+                let _ = stream.flush();
+                return Outcome::Reset;
+            }
+            // Listener-level faults; a request that slipped in is served normally.
+            Fault::Down | Fault::Flapping { .. } => {}
+        }
+    }
+
+    let (resp, after) = route(sh, req, partner.as_ref());
+    record(resp.status);
+    let outcome = write(stream, &resp, req.keep_alive);
+    if let Some(After::SetFault(f)) = after {
+        sh.set_fault(f);
+    }
+    outcome
+}
+
+fn write(stream: &mut TcpStream, resp: &Response, keep_alive: bool) -> Outcome {
+    match resp.write_to(stream, keep_alive) {
+        Ok(()) if keep_alive => Outcome::Continue,
+        _ => Outcome::Close,
+    }
+}
+
+fn stream_oversized(stream: &mut TcpStream, bytes: u64, keep_alive: bool) -> Outcome {
+    let resp = Response::new(200, "application/json", Vec::new());
+    if stream.write_all(&resp.head(keep_alive, bytes)).is_err() {
+        return Outcome::Close;
+    }
+    // `{"padding":"xxxx..."}` when it fits, else just `x`s.
+    let (open, close): (&[u8], &[u8]) = if bytes >= 16 {
+        (br#"{"padding":""#, br#""}"#)
+    } else {
+        (b"", b"")
+    };
+    let mut left = bytes;
+    if stream.write_all(open).is_err() {
+        return Outcome::Close;
+    }
+    left -= open.len() as u64;
+    let chunk = vec![b'x'; 64 * 1024];
+    while left > close.len() as u64 {
+        let n = (left - close.len() as u64).min(chunk.len() as u64) as usize;
+        if stream.write_all(&chunk[..n]).is_err() {
+            return Outcome::Close;
+        }
+        left -= n as u64;
+    }
+    if stream.write_all(close).is_err() || stream.flush().is_err() || !keep_alive {
+        return Outcome::Close;
+    }
+    Outcome::Continue
+}
+
+fn problem(code: ProblemCode, detail: &str) -> Response {
+    Response::problem(&Problem::new(code, detail))
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    problem(
+        ProblemCode::MethodNotAllowed,
+        &format!("allowed methods: {allow}"),
+    )
+    .with_header("Allow", allow)
+}
+
+fn route(
+    sh: &Arc<Shared>,
+    req: &Request,
+    partner: Option<&PartnerConfig>,
+) -> (Response, Option<After>) {
+    let m = req.method.as_str();
+    let resp = match req.path.as_str() {
+        api::CHECKS_PATH => match m {
+            "POST" => checks(sh, req, partner),
+            _ => method_not_allowed("POST"),
+        },
+        api::HEALTH_PATH => match m {
+            "GET" => Response::json(
+                200,
+                &Health {
+                    status: "ok".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+            ),
+            _ => method_not_allowed("GET"),
+        },
+        api::KEYS_PATH | api::REVOCATIONS_PATH => match m {
+            "GET" => signed_document(sh, req.path == api::KEYS_PATH),
+            _ => method_not_allowed("GET"),
+        },
+        "/admin/sample" => match m {
+            "GET" => admin_sample(sh, req),
+            _ => method_not_allowed("GET"),
+        },
+        "/admin/fault" => match m {
+            "GET" => Response::json(
+                200,
+                &FaultBody {
+                    fault: sh.current_fault(),
+                },
+            ),
+            "PUT" => return admin_put_fault(req),
+            "DELETE" => return (Response::no_content(), Some(After::SetFault(None))),
+            _ => method_not_allowed("GET, PUT, DELETE"),
+        },
+        "/admin/accounting" => match m {
+            "GET" => Response::json(200, &*sh.accounting.lock()),
+            "DELETE" => {
+                reset_accounting(sh);
+                Response::no_content()
+            }
+            _ => method_not_allowed("GET, DELETE"),
+        },
+        _ => problem(ProblemCode::NotFound, "no such endpoint"),
+    };
+    (resp, None)
+}
+
+pub(crate) fn reset_accounting(sh: &Shared) {
+    let mut a = sh.accounting.lock();
+    let mut fresh = Accounting::default();
+    for id in a.partners.keys() {
+        fresh
+            .partners
+            .insert(id.clone(), PartnerAccounting::default());
+    }
+    *a = fresh;
+}
+
+#[derive(serde::Serialize)]
+struct FaultBody {
+    fault: Option<Fault>,
+}
+
+fn admin_put_fault(req: &Request) -> (Response, Option<After>) {
+    let Body::Bytes(body) = &req.body else {
+        return (
+            problem(ProblemCode::PayloadTooLarge, "body too large"),
+            None,
+        );
+    };
+    let fault: Fault = match serde_json::from_slice(body) {
+        Ok(f) => f,
+        Err(_) => {
+            return (
+                problem(
+                    ProblemCode::InvalidInput,
+                    "body must be a fault object such as {\"kind\":\"down\"}",
+                ),
+                None,
+            );
+        }
+    };
+    if let Err(e) = fault.validate() {
+        return (problem(ProblemCode::InvalidInput, &e), None);
+    }
+    (
+        Response::json(
+            200,
+            &FaultBody {
+                fault: Some(fault.clone()),
+            },
+        ),
+        Some(After::SetFault(Some(fault))),
+    )
+}
+
+fn admin_sample(sh: &Shared, req: &Request) -> Response {
+    let n = match req.query_param("n").map(str::parse::<usize>) {
+        None => 5,
+        Some(Ok(n)) if n <= MAX_SAMPLE => n,
+        Some(_) => {
+            return problem(ProblemCode::InvalidInput, "n must be an integer 0-1000");
+        }
+    };
+    let active = match req.query_param("active") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return problem(ProblemCode::InvalidInput, "active must be true or false"),
+    };
+    Response::json(200, &sh.registry.sample_where(n, active))
+}
+
+fn signed_document(sh: &Shared, keys: bool) -> Response {
+    let doc = sh.attester.as_ref().and_then(|a| {
+        if keys {
+            a.keys_document()
+        } else {
+            a.revocations_document()
+        }
+    });
+    match doc {
+        Some(jws) => Response::json(200, &SignedDocument { jws }),
+        None => problem(ProblemCode::NotFound, "no issuer configured"),
+    }
+}
+
+/// Idempotency keys: 1-128 characters of `[A-Za-z0-9-_.:]`.
+pub(crate) fn valid_idempotency_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.len() <= api::MAX_IDEMPOTENCY_KEY_LEN
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn is_json_content_type(ct: &str) -> bool {
+    let media = ct.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/json")
+}
+
+fn checks(sh: &Shared, req: &Request, partner: Option<&PartnerConfig>) -> Response {
+    // 401 / 403
+    let partner = match partner {
+        Some(p) => p,
+        None => {
+            let p = sh
+                .partner_of(req)
+                .err()
+                .unwrap_or_else(|| Problem::new(ProblemCode::Unauthorized, "unknown API key"));
+            return Response::problem(&p).with_header("WWW-Authenticate", "Bearer");
+        }
+    };
+    if partner.suspended {
+        return problem(ProblemCode::Forbidden, "partner is suspended");
+    }
+    // 400: idempotency key
+    let Some(idem_key) = req.header(api::IDEMPOTENCY_KEY_HEADER) else {
+        return problem(ProblemCode::InvalidInput, "missing Idempotency-Key header");
+    };
+    if !valid_idempotency_key(idem_key) {
+        return problem(
+            ProblemCode::InvalidInput,
+            "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 - _ . :",
+        );
+    }
+    // 413
+    let Body::Bytes(body) = &req.body else {
+        return problem(
+            ProblemCode::PayloadTooLarge,
+            "request body exceeds 16384 bytes",
+        );
+    };
+    // 415
+    if !req.header("content-type").is_some_and(is_json_content_type) {
+        return problem(
+            ProblemCode::UnsupportedMediaType,
+            "Content-Type must be application/json",
+        );
+    }
+    // 400: body
+    let check: CheckRequest = match serde_json::from_slice(body) {
+        Ok(c) => c,
+        Err(e) => {
+            // serde_json messages can quote values: report only the position.
+            return problem(
+                ProblemCode::InvalidInput,
+                &format!(
+                    "body is not a valid check request (JSON {} error at line {}, column {})",
+                    match e.classify() {
+                        serde_json::error::Category::Io => "io",
+                        serde_json::error::Category::Syntax => "syntax",
+                        serde_json::error::Category::Data => "data",
+                        serde_json::error::Category::Eof => "eof",
+                    },
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
+    };
+    let query =
+        match andal::Query::parse(&check.nik, &check.full_name, &check.birth_date).and_then(|q| {
+            match &check.birth_place {
+                Some(bp) => q.with_birth_place(bp.clone()),
+                None => Ok(q),
+            }
+        }) {
+            Ok(q) => q,
+            // InputError messages never echo the input.
+            Err(e) => return problem(ProblemCode::InvalidInput, &e.to_string()),
+        };
+    let fingerprint = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(&check)
+            .unwrap_or_default()
+            .hash(&mut h);
+        h.finish()
+    };
+
+    // Idempotency: one global lock makes concurrent duplicates wait for the first.
+    let map_key = (partner.partner_id.clone(), idem_key.to_owned());
+    let mut store = sh.idem.lock();
+    let now = Instant::now();
+    if let Some(e) = store.map.get(&map_key) {
+        if now.duration_since(e.created) < sh.idem_ttl {
+            if e.fingerprint != fingerprint {
+                return problem(
+                    ProblemCode::IdempotencyKeyReused,
+                    "Idempotency-Key already used with a different request body",
+                );
+            }
+            let body = Arc::clone(&e.body);
+            drop(store);
+            sh.accounting
+                .lock()
+                .partners
+                .entry(partner.partner_id.clone())
+                .or_default()
+                .idempotent_replays += 1;
+            tracing::debug!(partner = %partner.partner_id, "idempotent replay");
+            return Response::new(200, "application/json", body.to_vec())
+                .with_header("Idempotent-Replayed", "true");
+        }
+    }
+    let response = evaluate(sh, &partner.partner_id, &query);
+    let body = Arc::new(serde_json::to_vec(&response).unwrap_or_default());
+    store.inserts += 1;
+    if store.inserts % 1024 == 0 {
+        let ttl = sh.idem_ttl;
+        store.map.retain(|_, e| now.duration_since(e.created) < ttl);
+    }
+    store.map.insert(
+        map_key,
+        IdemEntry {
+            fingerprint,
+            body: Arc::clone(&body),
+            created: now,
+        },
+    );
+    sh.accounting
+        .lock()
+        .partners
+        .entry(partner.partner_id.clone())
+        .or_default()
+        .accesses_charged += 1;
+    drop(store);
+    tracing::info!(
+        partner = %partner.partner_id,
+        nik = %query.nik(),
+        verdict = %response.verdict,
+        "check answered"
+    );
+    Response::new(200, "application/json", body.to_vec())
+}
+
+fn place_key(s: &str) -> String {
+    let n = normalize_name(s);
+    for prefix in ["KABUPATEN ", "KAB ", "KOTA "] {
+        if let Some(rest) = n.strip_prefix(prefix) {
+            if !rest.is_empty() {
+                return rest.to_owned();
+            }
+        }
+    }
+    n
+}
+
+fn registry_time() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn evaluate(sh: &Shared, partner: &str, q: &andal::Query) -> CheckResponse {
+    let person: Option<&Person> = sh.registry.get(q.nik());
+    let (verdict, fields, attestation) = match person {
+        None => (Verdict::NotFound, FieldResults::not_checked(), None),
+        Some(p) if !p.active => (
+            Verdict::InactiveRecord,
+            FieldResults {
+                nik: FieldMatch::Sesuai,
+                ..FieldResults::not_checked()
+            },
+            None,
+        ),
+        Some(p) => {
+            let fields = FieldResults {
+                nik: FieldMatch::Sesuai,
+                full_name: FieldMatch::from_bool(
+                    normalize_name(&p.full_name) == q.normalized_name(),
+                ),
+                birth_date: FieldMatch::from_bool(p.birth_date == q.birth_date()),
+                birth_place: q.birth_place().map_or(FieldMatch::NotChecked, |bp| {
+                    FieldMatch::from_bool(place_key(bp) == place_key(p.birth_place))
+                }),
+            };
+            let all = [fields.full_name, fields.birth_date, fields.birth_place];
+            if all.contains(&FieldMatch::TidakSesuai) {
+                (Verdict::Mismatch, fields, None)
+            } else {
+                let att = sh.attester.as_ref().and_then(|a| a.attest(partner, p));
+                (Verdict::Match, fields, att)
+            }
+        }
+    };
+    let n = sh.request_counter.fetch_add(1, Ordering::Relaxed) + 1;
+    CheckResponse {
+        request_id: format!("sbx-{}-{n:08}", sh.instance),
+        verdict,
+        fields,
+        registry_time: registry_time(),
+        attestation,
+    }
+}
