@@ -1,1 +1,62 @@
-//! UniFFI bindings (being assembled).
+//! UniFFI bindings for Andal (Kotlin, Swift): a thin translation layer over the core crate
+//! `andal`, in the style of matrix-rust-sdk's `bindings/matrix-sdk-ffi`.
+//!
+//! Everything here converts core types to FFI-friendly ones and back; no behaviour lives
+//! here that the Rust API does not have. In particular:
+//! - [`AndalClient`] wraps [`andal::Client`]; `verify` blocks, `verify_async` becomes a
+//!   Kotlin `suspend fun` / Swift `async` function. The core is synchronous and there is no
+//!   async runtime: the blocking check runs on a std thread that completes a oneshot
+//!   future ([`oneshot`]).
+//! - [`AndalError`] is the single error type of every fallible call, with structured fields.
+//!   Nothing panics across the boundary: calls into the core run under `catch_unwind`, a
+//!   panic becomes [`AndalError::Internal`].
+//! - [`HttpTransport`] is a foreign trait: Kotlin/Swift implement it (OkHttp, URLSession,
+//!   java.net.http) and Rust adapts it into [`andal::Transport`].
+//! - No personal data is rendered by any `Debug`/`Display`/error text produced here.
+
+#![warn(missing_docs)]
+
+uniffi::setup_scaffolding!("andal");
+
+mod client;
+mod error;
+mod nik;
+mod oneshot;
+mod transport;
+mod types;
+
+pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
+pub use error::AndalError;
+pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
+pub use transport::{
+    HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
+};
+pub use types::{
+    Decision, FailureKind, FieldMatch, FieldResults, Provenance, UnavailableReason, Verdict,
+};
+
+/// Version of the Andal bindings (the workspace version).
+#[uniffi::export]
+pub fn andal_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Run `f`, turning a panic into [`AndalError::Internal`] (never unwind into foreign code).
+pub(crate) fn guard<T>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, AndalError>,
+) -> Result<T, AndalError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(AndalError::Internal {
+                reason: format!("panic in {what}: {msg}"),
+            })
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `AndalClient` and the inputs of a check.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::AndalError;
+use crate::guard;
+use crate::nik::NikInfo;
+use crate::oneshot;
+use crate::transport::{ForeignTransport, HttpTransport};
+use crate::types::Decision;
+
+/// Client settings. The API key is a separate constructor argument so that the generated
+/// data class's `toString()` never prints it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ClientConfig {
+    /// Registry base URL (`https://...`).
+    pub base_url: String,
+    /// Partner id the API key belongs to.
+    pub partner_id: String,
+    /// Allow plain `http://` (the local sandbox only; never for a real registry).
+    #[uniffi(default = false)]
+    pub allow_insecure_http: bool,
+    /// Total deadline per check across all attempts, in ms (core default: 5000).
+    #[uniffi(default = None)]
+    pub deadline_ms: Option<u64>,
+    /// Cap on one attempt, in ms (core default: 2000).
+    #[uniffi(default = None)]
+    pub attempt_timeout_ms: Option<u64>,
+    /// Largest response body accepted, in bytes (core default: 256 KiB).
+    #[uniffi(default = None)]
+    pub max_response_bytes: Option<u64>,
+}
+
+/// Per-call options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct CheckOptions {
+    /// Idempotency key instead of a fresh random one (e.g. the bank's transaction id, so a
+    /// retry after a crash is not charged twice). 1-128 of `A-Z a-z 0-9 - _ . :`.
+    #[uniffi(default = None)]
+    pub idempotency_key: Option<String>,
+    /// Deadline for this call instead of the client's, in ms.
+    #[uniffi(default = None)]
+    pub deadline_ms: Option<u64>,
+}
+
+impl From<&CheckOptions> for andal::CheckOptions {
+    fn from(o: &CheckOptions) -> Self {
+        let mut out = andal::CheckOptions::default();
+        if let Some(k) = &o.idempotency_key {
+            out = out.idempotency_key(k.clone());
+        }
+        if let Some(ms) = o.deadline_ms {
+            out = out.deadline(Duration::from_millis(ms));
+        }
+        out
+    }
+}
+
+/// A validated question: NIK, name, birth date (`YYYY-MM-DD`) and optionally birth place.
+/// Validation is offline: a malformed input throws `InvalidInput` before any network call
+/// or fee. An object rather than a record, so that nothing prints its personal data.
+#[derive(uniffi::Object)]
+pub struct CheckQuery {
+    inner: andal::Query,
+}
+
+impl fmt::Debug for CheckQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // andal::Query's Debug masks everything personal.
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+#[uniffi::export]
+impl CheckQuery {
+    /// Validate and build a query.
+    #[uniffi::constructor(default(birth_place = None))]
+    pub fn new(
+        nik: String,
+        full_name: String,
+        birth_date: String,
+        birth_place: Option<String>,
+    ) -> Result<Arc<Self>, AndalError> {
+        guard("CheckQuery::new", || {
+            let mut q = andal::Query::parse(&nik, &full_name, &birth_date)?;
+            if let Some(place) = birth_place {
+                q = q.with_birth_place(place)?;
+            }
+            Ok(Arc::new(CheckQuery { inner: q }))
+        })
+    }
+
+    /// The NIK, masked (`3316**********01`).
+    pub fn nik_masked(&self) -> String {
+        self.inner.nik().masked()
+    }
+
+    /// What the NIK says (region, sex, embedded birth date), without its digits.
+    pub fn nik_info(&self) -> NikInfo {
+        NikInfo::from(self.inner.nik())
+    }
+
+    /// The name as the registry compares it.
+    pub fn normalized_name(&self) -> String {
+        self.inner.normalized_name()
+    }
+
+    /// Whether the birth date agrees with the one embedded in the NIK (a difference is not
+    /// an error: NIKs are not reissued after corrections).
+    pub fn birth_date_matches_nik(&self) -> bool {
+        self.inner.nik().embeds_birth_date(self.inner.birth_date())
+    }
+
+    /// Masked description, safe to log.
+    pub fn describe(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}
+
+/// The identity-check client. Thread-safe; share one per registry.
+#[derive(uniffi::Object)]
+pub struct AndalClient {
+    inner: andal::Client,
+}
+
+impl fmt::Debug for AndalClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+#[uniffi::export]
+impl AndalClient {
+    /// Build a client. `transport`: an HTTP stack supplied by the app (OkHttp, URLSession,
+    /// java.net.http); null uses the built-in rustls transport.
+    #[uniffi::constructor(default(transport = None))]
+    pub fn new(
+        config: ClientConfig,
+        api_key: String,
+        transport: Option<Arc<dyn HttpTransport>>,
+    ) -> Result<Arc<Self>, AndalError> {
+        guard("AndalClient::new", || {
+            let mut b = andal::Client::builder(config.base_url)
+                .partner_id(config.partner_id)
+                .api_key(api_key)
+                .allow_insecure_http(config.allow_insecure_http);
+            if let Some(ms) = config.deadline_ms {
+                b = b.deadline(Duration::from_millis(ms));
+            }
+            if let Some(ms) = config.attempt_timeout_ms {
+                b = b.attempt_timeout(Duration::from_millis(ms));
+            }
+            if let Some(n) = config.max_response_bytes {
+                b = b.max_response_bytes(n);
+            }
+            if let Some(t) = transport {
+                b = b.transport(Arc::new(ForeignTransport(t)));
+            }
+            Ok(Arc::new(AndalClient { inner: b.build()? }))
+        })
+    }
+
+    /// The partner id.
+    pub fn partner_id(&self) -> String {
+        self.inner.partner_id().to_owned()
+    }
+
+    /// Upstream `host:port`.
+    pub fn host(&self) -> String {
+        self.inner.host().to_owned()
+    }
+
+    /// Check one query, blocking the calling thread (at most the deadline). From a UI
+    /// thread use `verifyAsync` instead.
+    #[uniffi::method(default(options = None))]
+    pub fn verify(
+        &self,
+        query: Arc<CheckQuery>,
+        options: Option<CheckOptions>,
+    ) -> Result<Decision, AndalError> {
+        verify_blocking(&self.inner, &query, options.as_ref())
+    }
+
+    /// Check one query without blocking: a Kotlin `suspend fun` / Swift `async` function.
+    /// The check runs on its own thread; cancelling the caller stops waiting for it, and the
+    /// check itself still ends within its deadline.
+    #[uniffi::method(default(options = None))]
+    pub async fn verify_async(
+        &self,
+        query: Arc<CheckQuery>,
+        options: Option<CheckOptions>,
+    ) -> Result<Decision, AndalError> {
+        let client = self.inner.clone();
+        let (tx, rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("andal-verify".into())
+            .spawn(move || tx.send(verify_blocking(&client, &query, options.as_ref())));
+        if let Err(e) = spawned {
+            return Err(AndalError::Internal {
+                reason: format!("cannot start a check thread: {e}"),
+            });
+        }
+        rx.await
+    }
+}
+
+fn verify_blocking(
+    client: &andal::Client,
+    query: &CheckQuery,
+    options: Option<&CheckOptions>,
+) -> Result<Decision, AndalError> {
+    guard("verify", || {
+        let opts = options.map(andal::CheckOptions::from).unwrap_or_default();
+        let decision = client.verify_with(&query.inner, &opts)?;
+        Decision::try_from(decision)
+    })
+}

@@ -1,0 +1,132 @@
+//! The one error type of the bindings: a Kotlin sealed exception hierarchy
+//! (`AndalException.InvalidInput`, ...), a Swift `Error` enum.
+//!
+//! Field names avoid `message` and `cause`, which Kotlin's `Throwable` already has.
+
+use crate::types::UnavailableReason;
+
+/// Every error an Andal call can raise. Messages never contain personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum AndalError {
+    /// Input rejected offline (malformed NIK, bad date, empty name...): no request was
+    /// sent and no fee charged.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong (names the part, never echoes the value).
+        reason: String,
+    },
+    /// The registry could not answer within the deadline (an honest answer, not a bug).
+    #[error("registry unavailable ({label}) after {attempts} attempt(s) in {elapsed_ms} ms")]
+    Unavailable {
+        /// Structured reason.
+        reason: UnavailableReason,
+        /// Stable snake_case label of the reason (`refused`, `http_503`, `breaker_open`...).
+        label: String,
+        /// Attempts sent upstream for this check.
+        attempts: u32,
+        /// Time spent, in milliseconds.
+        elapsed_ms: u64,
+    },
+    /// API key missing, unknown or not allowed (HTTP 401/403).
+    #[error("authentication failed: HTTP {status} {code}")]
+    Auth {
+        /// 401 or 403.
+        status: u16,
+        /// Problem code (`unauthorized`, `forbidden`).
+        code: String,
+    },
+    /// The registry rejected the request itself (400, 409, 413...).
+    #[error("registry rejected the request: HTTP {status} {code}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Problem code (`invalid_input`, `idempotency_key_reused`...).
+        code: String,
+    },
+    /// The client is misconfigured (base URL, missing key, plain http...).
+    #[error("configuration error: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The registry answered something that is not a valid API v1 response.
+    #[error("protocol error: {reason}")]
+    Protocol {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A bug or an unexpected condition inside the library (including a caught panic).
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl From<andal::Error> for AndalError {
+    fn from(e: andal::Error) -> Self {
+        use andal::Error as E;
+        match e {
+            E::InvalidInput(i) => AndalError::InvalidInput {
+                reason: i.to_string(),
+            },
+            E::Config(c) => AndalError::Config {
+                reason: c.to_string(),
+            },
+            E::Auth { status, code } => AndalError::Auth {
+                status,
+                code: code.as_str().to_owned(),
+            },
+            E::Rejected(r) => AndalError::Rejected {
+                status: r.status,
+                code: r.code.as_str().to_owned(),
+            },
+            E::Unavailable(u) => AndalError::Unavailable {
+                label: u.cause.label(),
+                reason: UnavailableReason::from(&u.cause),
+                attempts: u.attempts,
+                elapsed_ms: millis(u.elapsed),
+            },
+            E::Protocol(reason) => AndalError::Protocol { reason },
+            other => AndalError::Internal {
+                reason: format!("unmapped error ({}): {other}", other.code()),
+            },
+        }
+    }
+}
+
+impl From<andal::InputError> for AndalError {
+    fn from(e: andal::InputError) -> Self {
+        AndalError::InvalidInput {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<andal::NikError> for AndalError {
+    fn from(e: andal::NikError) -> Self {
+        AndalError::InvalidInput {
+            reason: andal::InputError::Nik(e).to_string(),
+        }
+    }
+}
+
+/// Saturating milliseconds.
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl AndalError {
+    /// Stable snake_case code, the same as the core's `Error::code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AndalError::InvalidInput { .. } => "invalid_input",
+            AndalError::Unavailable { .. } => "unavailable",
+            AndalError::Auth { .. } => "auth",
+            AndalError::Rejected { .. } => "rejected",
+            AndalError::Config { .. } => "config",
+            AndalError::Protocol { .. } => "protocol",
+            AndalError::Internal { .. } => "internal",
+        }
+    }
+}
