@@ -3,7 +3,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use andal_resilience::{
+    BreakerConfig, BreakerHealth, BreakerRegistry, CallOutcome, CircuitBreaker, Deadline,
+    EventListener, RetryBudget, RetryBudgetConfig, RetryDecision, RetryPolicy, RetryPolicyBuilder,
+    SharedClock, StopReason, SystemClock,
+};
 
 use crate::api::{self, CheckRequest, CheckResponse, Problem, ProblemCode};
 use crate::decision::{Decision, Provenance};
@@ -63,6 +69,13 @@ pub struct ClientBuilder {
     attempt_timeout: Duration,
     max_response_bytes: u64,
     transport: Option<Arc<dyn Transport>>,
+    clock: Option<SharedClock>,
+    retry_policy: Option<RetryPolicyBuilder>,
+    retry_budget: RetryBudgetConfig,
+    breaker_config: Option<BreakerConfig>,
+    breaker_registry: Option<Arc<BreakerRegistry>>,
+    listeners: Vec<Arc<dyn EventListener>>,
+    count_throttling: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -112,6 +125,46 @@ impl ClientBuilder {
         self
     }
 
+    /// Time source for deadlines, backoff sleeps, the breaker and the budget (default: the
+    /// system clock; tests inject a `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Retry policy (default: 3 attempts, full-jitter backoff from 100 ms capped at 2 s).
+    /// The client's listeners are added to it.
+    pub fn retry_policy(mut self, p: RetryPolicyBuilder) -> Self {
+        self.retry_policy = Some(p);
+        self
+    }
+    /// Retry budget (default: retries up to 10 % of recent first attempts, floor 1/s over 10 s).
+    pub fn retry_budget(mut self, c: RetryBudgetConfig) -> Self {
+        self.retry_budget = c;
+        self
+    }
+    /// Circuit-breaker configuration for this client's upstream host.
+    pub fn breaker_config(mut self, c: BreakerConfig) -> Self {
+        self.breaker_config = Some(c);
+        self
+    }
+    /// Share breakers with other clients: the breaker for this host comes from the registry
+    /// (one breaker per upstream host), and `breaker_config` is ignored.
+    pub fn breaker_registry(mut self, r: Arc<BreakerRegistry>) -> Self {
+        self.breaker_registry = Some(r);
+        self
+    }
+    /// Receive breaker transitions, rejections, retries and budget exhaustion.
+    pub fn listener(mut self, l: Arc<dyn EventListener>) -> Self {
+        self.listeners.push(l);
+        self
+    }
+    /// Whether HTTP 429 counts as a breaker failure (default false: one partner over its
+    /// own quota should not open the breaker; it is still retried after Retry-After).
+    pub fn count_throttling_as_failure(mut self, yes: bool) -> Self {
+        self.count_throttling = yes;
+        self
+    }
+
     /// Validate the settings and build the client.
     pub fn build(self) -> Result<Client, Error> {
         let base = self.base_url.trim().trim_end_matches('/').to_owned();
@@ -143,8 +196,44 @@ impl ClientBuilder {
             }
             .into());
         }
+        let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let mut policy = self.retry_policy.unwrap_or_else(RetryPolicy::builder);
+        for l in &self.listeners {
+            policy = policy.listener(l.clone());
+        }
+        let retry_policy = policy.build().map_err(|e| ConfigError::Invalid {
+            name: "retry_policy",
+            reason: e.to_string(),
+        })?;
+        let mut budget =
+            RetryBudget::new(self.retry_budget, &clock).map_err(|e| ConfigError::Invalid {
+                name: "retry_budget",
+                reason: e.to_string(),
+            })?;
+        for l in &self.listeners {
+            budget = budget.with_listener(l.clone());
+        }
+        let breaker = match self.breaker_registry {
+            Some(r) => r.get(&host),
+            None => {
+                let mut b = CircuitBreaker::new(
+                    host.clone(),
+                    self.breaker_config.unwrap_or_default(),
+                    &clock,
+                );
+                for l in &self.listeners {
+                    b = b.with_listener(l.clone());
+                }
+                Arc::new(b)
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
+                clock,
+                retry_policy,
+                budget,
+                breaker,
+                count_throttling: self.count_throttling,
                 checks_url: format!("{base}{}", api::CHECKS_PATH),
                 base_url: base,
                 host,
@@ -162,6 +251,11 @@ impl ClientBuilder {
 }
 
 struct Inner {
+    clock: SharedClock,
+    retry_policy: RetryPolicy,
+    budget: RetryBudget,
+    breaker: Arc<CircuitBreaker>,
+    count_throttling: bool,
     base_url: String,
     checks_url: String,
     host: String,
@@ -188,6 +282,18 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A snapshot of a client's resilience state.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct ClientHealth {
+    /// Upstream host.
+    pub host: String,
+    /// Breaker state, rates and counts.
+    pub breaker: BreakerHealth,
+    /// Retry tokens available.
+    pub retry_budget_balance: f64,
+}
+
 /// What one attempt produced.
 enum AttemptResult {
     Answer(CheckResponse),
@@ -210,7 +316,29 @@ impl Client {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             transport: None,
+            clock: None,
+            retry_policy: None,
+            retry_budget: RetryBudgetConfig::default(),
+            breaker_config: None,
+            breaker_registry: None,
+            listeners: Vec::new(),
+            count_throttling: false,
         }
+    }
+
+    /// A snapshot of this client's resilience state (breaker state and rates, budget).
+    pub fn health(&self) -> ClientHealth {
+        ClientHealth {
+            host: self.inner.host.clone(),
+            breaker: self.inner.breaker.health(),
+            retry_budget_balance: self.inner.budget.balance(),
+        }
+    }
+
+    /// The circuit breaker guarding this client's upstream host (manual states: force
+    /// open, disable, reset).
+    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+        &self.inner.breaker
     }
 
     /// The partner id.
@@ -229,16 +357,109 @@ impl Client {
     }
 
     /// Check one query.
+    ///
+    /// The order of one check: deadline starts → breaker admits (or the call fails fast) →
+    /// attempt with a timeout capped by what remains → classify → record in the breaker →
+    /// on a retryable failure, the schedule picks a full-jitter delay (or Retry-After), the
+    /// budget must allow the retry, and the delay must fit in the deadline. Every attempt
+    /// carries the same idempotency key, so the registry charges one access per check.
     pub fn verify_with(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
-        let started = Instant::now();
-        let total = opts.deadline.unwrap_or(self.inner.deadline);
+        let inner = &*self.inner;
+        let deadline = Deadline::after(&inner.clock, opts.deadline.unwrap_or(inner.deadline));
         let key = match &opts.idempotency_key {
             Some(k) => validate_idempotency_key(k)?,
             None => new_idempotency_key(),
         };
+        let request = self.check_request(query, key)?;
+        let mut schedule = inner.retry_policy.schedule();
+        let mut attempts = 0u32;
+        inner.budget.record_request();
+        loop {
+            let permit = match inner.breaker.try_acquire() {
+                Ok(p) => p,
+                Err(rejected) => {
+                    let cause = UnavailableCause::BreakerOpen {
+                        retry_in: rejected.time_until_half_open,
+                    };
+                    return Err(unavailable(cause, attempts, &deadline));
+                }
+            };
+            let Some(timeout) = deadline.attempt_timeout(
+                inner.attempt_timeout,
+                andal_resilience::deadline::DEFAULT_MIN_USEFUL_ATTEMPT,
+            ) else {
+                permit.record(CallOutcome::Ignored, Duration::ZERO);
+                return Err(unavailable(
+                    UnavailableCause::DeadlineExceeded,
+                    attempts,
+                    &deadline,
+                ));
+            };
+            attempts += 1;
+            let started = inner.clock.now();
+            let result = self.attempt(&request, timeout);
+            let took = inner.clock.now().saturating_duration_since(started);
+            let (failure, retry_after) = match result {
+                AttemptResult::Answer(resp) => {
+                    permit.record(CallOutcome::Success, took);
+                    return Ok(decision_from(query, resp, attempts, &deadline));
+                }
+                AttemptResult::Final(e) => {
+                    // The registry answered; the request (or its credentials) was wrong.
+                    permit.record(CallOutcome::Ignored, took);
+                    return Err(e);
+                }
+                AttemptResult::Fail {
+                    failure,
+                    retry_after,
+                } => {
+                    permit.record(
+                        CallOutcome::from_failure(&failure.kind, inner.count_throttling),
+                        took,
+                    );
+                    (failure, retry_after)
+                }
+            };
+            tracing::debug!(
+                target: "andal::client",
+                host = %inner.host,
+                attempt = attempts,
+                failure = %failure.kind.label(),
+                "attempt failed"
+            );
+            match schedule.next_retry(&failure.kind, retry_after, deadline.remaining()) {
+                RetryDecision::Retry { after } => {
+                    if !inner.budget.try_withdraw() {
+                        return Err(unavailable(
+                            UnavailableCause::RetryBudgetExhausted(failure.kind),
+                            attempts,
+                            &deadline,
+                        ));
+                    }
+                    inner.clock.sleep(after);
+                }
+                RetryDecision::Stop(StopReason::DeadlineWouldPass) if deadline.is_expired() => {
+                    return Err(unavailable(
+                        UnavailableCause::DeadlineExceeded,
+                        attempts,
+                        &deadline,
+                    ));
+                }
+                RetryDecision::Stop(_) => {
+                    return Err(unavailable(
+                        UnavailableCause::Upstream(failure.kind),
+                        attempts,
+                        &deadline,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn check_request(&self, query: &Query, key: String) -> Result<HttpRequest, Error> {
         let body = serde_json::to_vec(&CheckRequest::from_query(query))
             .map_err(|e| Error::Protocol(format!("cannot encode request: {e}")))?;
-        let request = HttpRequest {
+        Ok(HttpRequest {
             method: Method::Post,
             url: self.inner.checks_url.clone(),
             headers: vec![
@@ -248,19 +469,7 @@ impl Client {
                 (api::IDEMPOTENCY_KEY_HEADER.into(), key),
             ],
             body,
-        };
-        let remaining = total.saturating_sub(started.elapsed());
-        let timeout = remaining.min(self.inner.attempt_timeout);
-        match self.attempt(&request, timeout) {
-            AttemptResult::Answer(resp) => Ok(decision_from(query, resp, 1, started)),
-            AttemptResult::Final(e) => Err(e),
-            AttemptResult::Fail { failure, .. } => Err(Unavailable {
-                cause: UnavailableCause::Upstream(failure.kind),
-                attempts: 1,
-                elapsed: started.elapsed(),
-            }
-            .into()),
-        }
+        })
     }
 
     fn attempt(&self, request: &HttpRequest, timeout: Duration) -> AttemptResult {
@@ -269,7 +478,7 @@ impl Client {
             .transport
             .send(request, timeout, self.inner.max_response_bytes)
         {
-            Ok(resp) => interpret(resp),
+            Ok(resp) => interpret(resp, self.inner.clock.wall()),
             Err(failure) => AttemptResult::Fail {
                 failure,
                 retry_after: None,
@@ -279,7 +488,7 @@ impl Client {
 }
 
 /// Turn an HTTP response into an answer, a retryable failure or a final error.
-fn interpret(resp: HttpResponse) -> AttemptResult {
+fn interpret(resp: HttpResponse, now_wall: std::time::SystemTime) -> AttemptResult {
     let status = resp.status;
     if status == 200 {
         if !is_json(&resp, "application/json") {
@@ -312,7 +521,7 @@ fn interpret(resp: HttpResponse) -> AttemptResult {
     let code = problem.as_ref().map_or(ProblemCode::Unknown, |p| p.code);
     let retry_after = resp
         .header("retry-after")
-        .and_then(|v| andal_resilience::parse_retry_after(v, std::time::SystemTime::now()));
+        .and_then(|v| andal_resilience::parse_retry_after(v, now_wall));
     match status {
         401 | 403 => AttemptResult::Final(Error::Auth { status, code }),
         408 | 429 | 500..=599 => AttemptResult::Fail {
@@ -341,7 +550,20 @@ fn is_json(resp: &HttpResponse, expected: &str) -> bool {
     })
 }
 
-fn decision_from(query: &Query, resp: CheckResponse, attempts: u32, started: Instant) -> Decision {
+fn unavailable(cause: UnavailableCause, attempts: u32, deadline: &Deadline) -> Error {
+    Error::Unavailable(Unavailable {
+        cause,
+        attempts,
+        elapsed: deadline.elapsed(),
+    })
+}
+
+fn decision_from(
+    query: &Query,
+    resp: CheckResponse,
+    attempts: u32,
+    deadline: &Deadline,
+) -> Decision {
     Decision {
         verdict: resp.verdict,
         fields: resp.fields,
@@ -352,7 +574,7 @@ fn decision_from(query: &Query, resp: CheckResponse, attempts: u32, started: Ins
         },
         nik_masked: query.nik().masked(),
         attestation: resp.attestation,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: deadline.elapsed().as_millis() as u64,
     }
 }
 

@@ -31,7 +31,9 @@ pub mod query;
 pub mod region;
 pub mod transport;
 
-pub use client::{CheckOptions, Client, ClientBuilder};
+/// The resilience pieces the client composes (clock, deadline, retry, budget, breaker, events).
+pub use andal_resilience as resilience;
+pub use client::{CheckOptions, Client, ClientBuilder, ClientHealth};
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
 pub use nik::{District, Nik, NikError, Region, Sex};
