@@ -375,17 +375,17 @@ impl Window {
 
     /// Drops buckets older than the window (time-based only). `sec` = seconds since start.
     fn rotate(&mut self, totals: &mut Totals, sec: u64) {
-        if let Window::Time { buckets, head } = self {
-            if sec > *head {
-                let n = buckets.len() as u64;
-                let to = sec.min(*head + n);
-                for s in (*head + 1)..=to {
-                    let b = &mut buckets[(s % n) as usize];
-                    totals.sub_totals(*b);
-                    *b = Totals::default();
-                }
-                *head = sec;
+        if let Window::Time { buckets, head } = self
+            && sec > *head
+        {
+            let n = buckets.len() as u64;
+            let to = sec.min(*head + n);
+            for s in (*head + 1)..=to {
+                let b = &mut buckets[(s % n) as usize];
+                totals.sub_totals(*b);
+                *b = Totals::default();
             }
+            *head = sec;
         }
     }
 
