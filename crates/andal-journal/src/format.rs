@@ -49,7 +49,11 @@ const fn crc_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[i] = c;
@@ -120,7 +124,13 @@ impl FileKeys {
     }
 
     /// Appends one complete frame for `payload` to `out`.
-    pub(crate) fn encode_frame(&self, seq: u64, nonce: [u8; NONCE_LEN], payload: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn encode_frame(
+        &self,
+        seq: u64,
+        nonce: [u8; NONCE_LEN],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) {
         debug_assert!(payload.len() <= MAX_PAYLOAD_LIMIT);
         let start = out.len();
         out.extend_from_slice(&((payload.len() + TAG_LEN) as u32).to_le_bytes());
@@ -181,15 +191,24 @@ pub(crate) fn decode_header(bytes: &[u8], key: &JournalKey) -> Result<FileKeys, 
         return Err(JournalError::NotAJournal);
     }
     if bytes.len() < HEADER_LEN {
-        return Err(JournalError::Corrupt { offset: 0, reason: "truncated header" });
+        return Err(JournalError::Corrupt {
+            offset: 0,
+            reason: "truncated header",
+        });
     }
     let h = &bytes[..HEADER_LEN];
     if crc32(&h[..44]) != u32::from_le_bytes(h[44..48].try_into().unwrap()) {
-        return Err(JournalError::Corrupt { offset: 0, reason: "header checksum mismatch" });
+        return Err(JournalError::Corrupt {
+            offset: 0,
+            reason: "header checksum mismatch",
+        });
     }
     let version = u16::from_le_bytes([h[8], h[9]]);
     if version != FORMAT_VERSION {
-        return Err(JournalError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+        return Err(JournalError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     let alg = u16::from_le_bytes([h[10], h[11]]);
     if alg != ALG_CHACHA20_POLY1305 {
@@ -226,7 +245,11 @@ fn check_frame(bytes: &[u8], off: usize) -> FrameCheck {
         return FrameCheck::Bad;
     }
     let body = &bytes[off..off + total - CRC_LEN];
-    let stored = u32::from_le_bytes(bytes[off + total - CRC_LEN..off + total].try_into().unwrap());
+    let stored = u32::from_le_bytes(
+        bytes[off + total - CRC_LEN..off + total]
+            .try_into()
+            .unwrap(),
+    );
     if crc32(body) != stored {
         return FrameCheck::Bad;
     }
@@ -327,14 +350,54 @@ fn authentic_frame_after(
     let mut y = bad_off + 1;
     while y + min_frame <= bytes.len() {
         let seq = u64::from_le_bytes(bytes[y + 4..y + 12].try_into().unwrap());
-        if (expected..=max_seq).contains(&seq) {
-            if let FrameCheck::Ok(total) = check_frame(bytes, y) {
-                if keys.open_frame(&bytes[y..y + total], scratch) == Some(seq) {
-                    return true;
-                }
-            }
+        if (expected..=max_seq).contains(&seq)
+            && let FrameCheck::Ok(total) = check_frame(bytes, y)
+            && keys.open_frame(&bytes[y..y + total], scratch) == Some(seq)
+        {
+            return true;
         }
         y += 1;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn header_round_trip_and_layout() {
+        let key = JournalKey::from_bytes([1; 32]);
+        let keys = FileKeys::derive(&key, [7; FILE_ID_LEN]);
+        let h = encode_header(&keys);
+        assert_eq!(&h[..8], b"ANDALJNL");
+        assert_eq!(&h[12..28], &[7; 16]);
+        let back = decode_header(&h, &key).unwrap();
+        assert_eq!(back.kcv, keys.kcv);
+        // Different file id -> different KCV and keys.
+        assert_ne!(FileKeys::derive(&key, [8; FILE_ID_LEN]).kcv, keys.kcv);
+    }
+
+    #[test]
+    fn frame_layout() {
+        let keys = FileKeys::derive(&JournalKey::from_bytes([1; 32]), [7; FILE_ID_LEN]);
+        let mut out = Vec::new();
+        keys.encode_frame(5, [3; NONCE_LEN], b"abc", &mut out);
+        assert_eq!(out.len(), 3 + FRAME_OVERHEAD);
+        assert_eq!(
+            u32::from_le_bytes(out[0..4].try_into().unwrap()),
+            3 + TAG_LEN as u32
+        );
+        assert_eq!(u64::from_le_bytes(out[4..12].try_into().unwrap()), 5);
+        assert_eq!(&out[12..24], &[3; 12]);
+        let mut scratch = Vec::new();
+        assert_eq!(keys.open_frame(&out, &mut scratch), Some(5));
+        assert_eq!(scratch, b"abc");
+    }
 }

@@ -10,7 +10,9 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::{JournalError, Result};
-use crate::format::{self, FileKeys, FILE_ID_LEN, FIRST_SEQ, HEADER_LEN, MAX_PAYLOAD_LIMIT, NONCE_LEN};
+use crate::format::{
+    self, FILE_ID_LEN, FIRST_SEQ, FileKeys, HEADER_LEN, MAX_PAYLOAD_LIMIT, NONCE_LEN,
+};
 use crate::key::JournalKey;
 
 /// Default maximum payload size (64 KiB).
@@ -74,7 +76,9 @@ impl JournalOptions {
 
     fn validate(&self) -> Result<()> {
         if self.max_payload > MAX_PAYLOAD_LIMIT {
-            return Err(JournalError::InvalidOptions("max_payload exceeds the 16 MiB format limit"));
+            return Err(JournalError::InvalidOptions(
+                "max_payload exceeds the 16 MiB format limit",
+            ));
         }
         Ok(())
     }
@@ -179,7 +183,9 @@ fn create_file(path: &Path, key: &JournalKey, rng: &SystemRandom) -> Result<bool
     let mut file_id = [0u8; FILE_ID_LEN];
     rng.fill(&mut file_id).map_err(|_| JournalError::Rng)?;
     let header = format::encode_header(&FileKeys::derive(key, file_id));
-    let name = path.file_name().ok_or(JournalError::InvalidOptions("journal path has no file name"))?;
+    let name = path.file_name().ok_or(JournalError::InvalidOptions(
+        "journal path has no file name",
+    ))?;
     let hex: String = file_id[..8].iter().map(|b| format!("{b:02x}")).collect();
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
@@ -313,7 +319,10 @@ impl Journal {
     pub fn append_batch(&self, payloads: &[&[u8]]) -> Result<Range<u64>> {
         for p in payloads {
             if p.len() > self.opts.max_payload {
-                return Err(JournalError::PayloadTooLarge { len: p.len(), max: self.opts.max_payload });
+                return Err(JournalError::PayloadTooLarge {
+                    len: p.len(),
+                    max: self.opts.max_payload,
+                });
             }
         }
         let mut st = self.state.lock();
@@ -470,12 +479,18 @@ impl Journal {
             r.read_exact(&mut bytes)?;
         }
         if bytes.len() < HEADER_LEN || bytes[..HEADER_LEN] != format::encode_header(&self.keys) {
-            return Err(JournalError::Corrupt { offset: 0, reason: "header changed" });
+            return Err(JournalError::Corrupt {
+                offset: 0,
+                reason: "header changed",
+            });
         }
         let mut out = Vec::new();
         format::scan(&bytes, &self.keys, false, |seq, pt| {
             if seq >= from {
-                out.push(Record { seq, payload: pt.to_vec() });
+                out.push(Record {
+                    seq,
+                    payload: pt.to_vec(),
+                });
             }
         })?;
         Ok(out)
@@ -490,7 +505,10 @@ pub fn decode_journal(bytes: &[u8], key: &JournalKey) -> Result<(Vec<Record>, Re
     let keys = format::decode_header(bytes, key)?;
     let mut records = Vec::new();
     let outcome = format::scan(bytes, &keys, true, |seq, pt| {
-        records.push(Record { seq, payload: pt.to_vec() })
+        records.push(Record {
+            seq,
+            payload: pt.to_vec(),
+        })
     })?;
     let report = RecoveryReport {
         created: false,

@@ -49,11 +49,15 @@ fn parse_payload(p: &[u8]) -> Option<(u64, u64, u64)> {
 /// Child mode: only does something when started by `crash_kill_loop`.
 #[test]
 fn crash_child() {
-    let Ok(path) = std::env::var(ENV_PATH) else { return };
+    let Ok(path) = std::env::var(ENV_PATH) else {
+        return;
+    };
     let group = std::env::var(ENV_MODE).unwrap() == "group";
     let run: u64 = std::env::var(ENV_RUN).unwrap().parse().unwrap();
     // Odd runs write each frame in 7-byte pieces so kills land mid-frame.
-    let opts = JournalOptions::default().group_commit(group).torn_write_testing(run % 2 == 1);
+    let opts = JournalOptions::default()
+        .group_commit(group)
+        .torn_write_testing(run % 2 == 1);
     let (journal, _) = loop {
         match Journal::open(&path, &key(), opts.clone()) {
             Ok(j) => break j,
@@ -111,13 +115,22 @@ struct Stats {
 fn run_mode(dir: &Path, group: bool, seed: u64) -> Stats {
     let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(seed);
-    let mut stats = Stats { kills: 0, acked: 0, unacked_survivors: 0, killed_before_ready: 0, torn_tails: 0 };
+    let mut stats = Stats {
+        kills: 0,
+        acked: 0,
+        unacked_survivors: 0,
+        killed_before_ready: 0,
+        torn_tails: 0,
+    };
     let mut acked: HashMap<u64, (u64, u64, u64)> = HashMap::new();
     let mut path = dir.to_path_buf();
     let mut prev_len = 0u64;
     for run in 0..KILLS_PER_MODE as u64 {
         if run % RUNS_PER_FILE as u64 == 0 {
-            path = dir.join(format!("crash-{}-{run}.journal", if group { "group" } else { "plain" }));
+            path = dir.join(format!(
+                "crash-{}-{run}.journal",
+                if group { "group" } else { "plain" }
+            ));
             acked.clear();
             prev_len = 0;
         }
@@ -148,7 +161,9 @@ fn run_mode(dir: &Path, group: bool, seed: u64) -> Stats {
         } else {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
-                let line = rx.recv_timeout(deadline - Instant::now()).expect("child never became READY");
+                let line = rx
+                    .recv_timeout(deadline - Instant::now())
+                    .expect("child never became READY");
                 let ready = line.ends_with("READY"); // libtest may prefix "test crash_child ... "
                 lines.push(line);
                 if ready {
@@ -191,9 +206,16 @@ fn run_mode(dir: &Path, group: bool, seed: u64) -> Stats {
                 None => {}
             }
         }
-        assert_eq!(seen, acked.len(), "acknowledged record lost after kill {run}");
+        assert_eq!(
+            seen,
+            acked.len(),
+            "acknowledged record lost after kill {run}"
+        );
         for seq in acked.keys() {
-            assert!(*seq <= records.len() as u64, "acknowledged seq {seq} missing");
+            assert!(
+                *seq <= records.len() as u64,
+                "acknowledged seq {seq} missing"
+            );
         }
         prev_len = records.len() as u64;
         drop(journal);

@@ -23,7 +23,11 @@ fn make(n: u64, opts: JournalOptions) -> (tempfile::TempDir, std::path::PathBuf)
 }
 
 fn payloads(j: &Journal) -> Vec<Vec<u8>> {
-    j.records().unwrap().into_iter().map(|r| r.payload).collect()
+    j.records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.payload)
+        .collect()
 }
 
 #[test]
@@ -48,7 +52,10 @@ fn round_trip_and_reopen() {
     let big = vec![0xAB; andal_journal::DEFAULT_MAX_PAYLOAD];
     assert_eq!(j.append(&big).unwrap(), 3);
     assert_eq!(j.len(), 3);
-    assert_eq!(payloads(&j), vec![b"".to_vec(), b"hello".to_vec(), big.clone()]);
+    assert_eq!(
+        payloads(&j),
+        vec![b"".to_vec(), b"hello".to_vec(), big.clone()]
+    );
     let recs = j.records_from(2).unwrap();
     assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![2, 3]);
     drop(j);
@@ -59,7 +66,8 @@ fn round_trip_and_reopen() {
     assert_eq!(j.last_seq(), Some(3));
     assert_eq!(j.append(b"after reopen").unwrap(), 4);
     drop(j);
-    let (j, _) = Journal::open(&path, &key(), JournalOptions::default().group_commit(true)).unwrap();
+    let (j, _) =
+        Journal::open(&path, &key(), JournalOptions::default().group_commit(true)).unwrap();
     assert_eq!(payloads(&j)[3], b"after reopen");
     assert_eq!(j.len(), 4);
 }
@@ -75,14 +83,21 @@ fn ciphertext_does_not_contain_plaintext() {
     assert!(!bytes.windows(4).any(|w| w == b"SITI"));
     // Same plaintext twice -> different ciphertexts (random nonces).
     let fr = frame_ranges(&bytes);
-    assert_ne!(bytes[fr[0].start + 12..fr[0].end], bytes[fr[1].start + 12..fr[1].end]);
+    assert_ne!(
+        bytes[fr[0].start + 12..fr[0].end],
+        bytes[fr[1].start + 12..fr[1].end]
+    );
 }
 
 #[test]
 fn wrong_key_is_typed_error() {
     let (_d, path) = make(3, JournalOptions::default());
-    let err = Journal::open(&path, &JournalKey::from_bytes([0x43; 32]), JournalOptions::default())
-        .unwrap_err();
+    let err = Journal::open(
+        &path,
+        &JournalKey::from_bytes([0x43; 32]),
+        JournalOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, JournalError::WrongKey), "{err:?}");
 }
 
@@ -90,7 +105,11 @@ fn wrong_key_is_typed_error() {
 fn not_a_journal_and_unsupported_version() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x");
-    std::fs::write(&p, b"definitely not a journal file at all, no sir.............").unwrap();
+    std::fs::write(
+        &p,
+        b"definitely not a journal file at all, no sir.............",
+    )
+    .unwrap();
     assert!(matches!(
         Journal::open(&p, &key(), JournalOptions::default()).unwrap_err(),
         JournalError::NotAJournal
@@ -103,7 +122,10 @@ fn not_a_journal_and_unsupported_version() {
     bytes[44..48].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&path, &bytes).unwrap();
     match Journal::open(&path, &key(), JournalOptions::default()).unwrap_err() {
-        JournalError::UnsupportedVersion { found: 2, supported: 1 } => {}
+        JournalError::UnsupportedVersion {
+            found: 2,
+            supported: 1,
+        } => {}
         e => panic!("{e:?}"),
     }
     // Header byte flipped without fixing the CRC: corrupt at offset 0.
@@ -124,16 +146,24 @@ fn empty_existing_file_is_initialised_and_missing_file_without_create_fails() {
     let (j, rep) = Journal::open(&p, &key(), JournalOptions::default()).unwrap();
     assert!(rep.created);
     j.append(b"x").unwrap();
-    let e = Journal::open(dir.path().join("missing"), &key(), JournalOptions::default().create(false))
-        .unwrap_err();
+    let e = Journal::open(
+        dir.path().join("missing"),
+        &key(),
+        JournalOptions::default().create(false),
+    )
+    .unwrap_err();
     assert!(matches!(e, JournalError::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound));
 }
 
 #[test]
 fn payload_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let (j, _) =
-        Journal::open(dir.path().join("j"), &key(), JournalOptions::default().max_payload(10)).unwrap();
+    let (j, _) = Journal::open(
+        dir.path().join("j"),
+        &key(),
+        JournalOptions::default().max_payload(10),
+    )
+    .unwrap();
     j.append(&[1; 10]).unwrap();
     match j.append(&[1; 11]).unwrap_err() {
         JournalError::PayloadTooLarge { len: 11, max: 10 } => {}
@@ -220,7 +250,11 @@ fn last_frame_checksum_failure_is_torn_but_authentic_failure_is_corrupt() {
 
 #[test]
 fn zero_filled_and_garbage_tails_are_truncated() {
-    for tail in [vec![0u8; 4096], vec![0xFF; 7], (0..500u32).map(|i| (i * 7919 % 251) as u8).collect()] {
+    for tail in [
+        vec![0u8; 4096],
+        vec![0xFF; 7],
+        (0..500u32).map(|i| (i * 7919 % 251) as u8).collect(),
+    ] {
         let (_d, path) = make(3, JournalOptions::default());
         let mut bytes = std::fs::read(&path).unwrap();
         let good = bytes.len();
@@ -329,7 +363,10 @@ fn records_detects_modification_after_open() {
     bytes[fr[1].start + FRAME_HEAD_LEN] ^= 4;
     fix_crc(&mut bytes, fr[1].clone());
     std::fs::write(&path, &bytes).unwrap();
-    assert!(matches!(j.records().unwrap_err(), JournalError::Corrupt { .. }));
+    assert!(matches!(
+        j.records().unwrap_err(),
+        JournalError::Corrupt { .. }
+    ));
 }
 
 #[test]
@@ -337,7 +374,8 @@ fn group_commit_many_threads() {
     for group in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g");
-        let (j, _) = Journal::open(&path, &key(), JournalOptions::default().group_commit(group)).unwrap();
+        let (j, _) =
+            Journal::open(&path, &key(), JournalOptions::default().group_commit(group)).unwrap();
         let j = Arc::new(j);
         let threads: Vec<_> = (0..8u64)
             .map(|t| {
@@ -352,10 +390,15 @@ fn group_commit_many_threads() {
                 })
             })
             .collect();
-        let mut acked: Vec<(u64, Vec<u8>)> =
-            threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let mut acked: Vec<(u64, Vec<u8>)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         acked.sort();
-        assert_eq!(acked.iter().map(|a| a.0).collect::<Vec<_>>(), (1..=320).collect::<Vec<_>>());
+        assert_eq!(
+            acked.iter().map(|a| a.0).collect::<Vec<_>>(),
+            (1..=320).collect::<Vec<_>>()
+        );
         let recs = j.records().unwrap();
         assert_eq!(recs.len(), 320);
         for (r, (seq, p)) in recs.iter().zip(&acked) {
@@ -373,12 +416,26 @@ fn group_commit_many_threads() {
 fn append_batch_assigns_consecutive_seqs() {
     for group in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let (j, _) = Journal::open(dir.path().join("b"), &key(), JournalOptions::default().group_commit(group)).unwrap();
+        let (j, _) = Journal::open(
+            dir.path().join("b"),
+            &key(),
+            JournalOptions::default().group_commit(group),
+        )
+        .unwrap();
         j.append(b"a").unwrap();
         assert_eq!(j.append_batch(&[b"b", b"c", b"d"]).unwrap(), 2..5);
         assert_eq!(j.append_batch(&[]).unwrap(), 5..5);
         assert_eq!(j.append(b"e").unwrap(), 5);
-        assert_eq!(payloads(&j), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec(), b"e".to_vec()]);
+        assert_eq!(
+            payloads(&j),
+            vec![
+                b"a".to_vec(),
+                b"b".to_vec(),
+                b"c".to_vec(),
+                b"d".to_vec(),
+                b"e".to_vec()
+            ]
+        );
     }
 }
 

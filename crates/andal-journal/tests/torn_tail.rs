@@ -41,7 +41,11 @@ fn truncate_at_every_offset() {
                 for r in &recs {
                     assert_eq!(r.payload, payloads[(r.seq - 1) as usize]);
                 }
-                let valid = if complete == 0 { HEADER_LEN } else { ends[complete - 1] };
+                let valid = if complete == 0 {
+                    HEADER_LEN
+                } else {
+                    ends[complete - 1]
+                };
                 assert_eq!(rep.truncated_bytes, (cut - valid) as u64);
             }
             Err(JournalError::NotAJournal | JournalError::Corrupt { offset: 0, .. }) => {
