@@ -54,6 +54,12 @@ impl Deadline {
         self.start
     }
 
+    /// The instant at which the deadline expires (`None` if `total` is too large to be
+    /// represented as an [`Instant`], i.e. practically never).
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.start.checked_add(self.total)
+    }
+
     /// Time spent since the deadline started.
     pub fn elapsed(&self) -> Duration {
         self.clock.now().saturating_duration_since(self.start)

@@ -74,7 +74,7 @@ pub struct RetryPolicy {
     /// [`DEFAULT_MIN_USEFUL_ATTEMPT`]); a retry whose delay leaves less than this
     /// before the deadline is not scheduled.
     pub min_attempt_time: Duration,
-    listeners: Listeners,
+    listeners: Arc<[Arc<dyn EventListener>]>,
     streams: Arc<AtomicU64>,
 }
 
@@ -171,7 +171,7 @@ impl RetryPolicyBuilder {
             cap: self.cap,
             seed: self.seed,
             min_attempt_time: self.min_attempt_time,
-            listeners: self.listeners,
+            listeners: self.listeners.into(),
             streams: Arc::new(AtomicU64::new(0)),
         })
     }
