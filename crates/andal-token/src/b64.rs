@@ -23,3 +23,21 @@ pub(crate) fn decode(s: &str, part: Part) -> Result<Vec<u8>, TokenError> {
 pub fn encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(decode("AQID", Part::Payload).unwrap(), vec![1, 2, 3]);
+        assert_eq!(decode("", Part::Payload).unwrap(), Vec::<u8>::new());
+        for bad in ["AQ==", "AQ=", "A", "AQ+D", "AQ/D", "AQ D", "AQ\nD", "AR", "Aé"] {
+            assert_eq!(
+                decode(bad, Part::Payload),
+                Err(TokenError::BadBase64 { part: Part::Payload }),
+                "{bad:?}"
+            );
+        }
+    }
+}
