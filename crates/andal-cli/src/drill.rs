@@ -84,8 +84,8 @@ fn drill(args: &DrillArgs) -> Result<DrillReport, String> {
         println!("sandbox on {} (seed {})", sandbox.url(), args.seed);
     }
     let client = Client::builder(sandbox.url())
-        .partner_id(andal_sandbox::DEMO_PARTNER_ID)
-        .api_key(andal_sandbox::DEMO_API_KEY)
+        .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
+        .api_key(andal_sandbox::DEMO_BANK_KEY)
         .allow_insecure_http(true)
         .deadline(deadline)
         .attempt_timeout(deadline / 3)

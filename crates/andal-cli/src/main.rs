@@ -112,8 +112,8 @@ fn verify(args: VerifyArgs) -> ExitCode {
             }
         };
         let b = Client::builder(sb.url())
-            .partner_id(andal_sandbox::DEMO_PARTNER_ID)
-            .api_key(andal_sandbox::DEMO_API_KEY)
+            .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
+            .api_key(andal_sandbox::DEMO_BANK_KEY)
             .allow_insecure_http(true);
         _sandbox = Some(sb);
         b
