@@ -1,1 +1,405 @@
-//! Python bindings (being assembled).
+//! Native part of the `andal` Python package (`andal._andal`).
+//!
+//! This crate only translates: Python values in, `andal` core calls, Python values and
+//! exceptions out. Every rule (NIK validation, name normalisation, deadlines, retries,
+//! verdicts) lives in the Rust core. The Pythonic surface (keyword arguments, dataclass
+//! results, batch progress, asyncio) is in `python/andal/`.
+//!
+//! Network calls run with the GIL released (`Python::detach`), so other Python threads
+//! keep running while a check waits on the registry.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use andal::{CheckOptions, ConfigError, Error, InputError, NikError, UnavailableCause};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+/// The Python module that defines the exception classes (pure Python, so they can use
+/// multiple inheritance such as `InvalidNik(InvalidInput, ValueError)` and carry typed
+/// attributes).
+const ERRORS_MODULE: &str = "andal._errors";
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ERRORS
+        .get_or_try_init(py, || py.import(ERRORS_MODULE).map(Bound::unbind))
+        .map(|m| m.bind(py))
+}
+
+/// Build an instance of `andal._errors.<class>(message, **attrs)` as a `PyErr`.
+fn raise(py: Python<'_>, class: &str, message: String, attrs: &Bound<'_, PyDict>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let cls = errors_module(py)?.getattr(class)?;
+        let exc = cls.call((message,), Some(attrs))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+fn nik_part(e: &NikError) -> (&'static str, Option<usize>) {
+    match e {
+        NikError::Length { found } => ("length", Some(*found)),
+        NikError::NonDigit { position } => ("non_digit", Some(*position)),
+        NikError::UnknownProvince => ("province", None),
+        NikError::UnknownRegency => ("regency", None),
+        NikError::BirthDay => ("birth_day", None),
+        NikError::BirthMonth => ("birth_month", None),
+        NikError::BirthDate => ("birth_date", None),
+        NikError::Serial => ("serial", None),
+        _ => ("unknown", None),
+    }
+}
+
+fn config_setting(e: &ConfigError) -> (&'static str, &'static str) {
+    match e {
+        ConfigError::BaseUrl(_) => ("base_url", "invalid"),
+        ConfigError::InsecureHttp => ("allow_insecure_http", "insecure_http"),
+        ConfigError::Missing(name) => (name, "missing"),
+        ConfigError::Invalid { name, .. } => (name, "invalid"),
+        _ => ("unknown", "invalid"),
+    }
+}
+
+fn unavailable_details(cause: &UnavailableCause) -> (String, Option<f64>) {
+    match cause {
+        UnavailableCause::BreakerOpen { retry_in } => {
+            (cause.label(), retry_in.map(|d| d.as_secs_f64()))
+        }
+        other => (other.label(), None),
+    }
+}
+
+/// Translate a core error into the matching `andal` exception. Messages come from the
+/// core's `Display`, which never contains personal data.
+fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    let attrs = PyDict::new(py);
+    let result = (|| -> PyResult<&'static str> {
+        attrs.set_item("code", e.code())?;
+        let class = match &e {
+            Error::InvalidInput(InputError::Nik(ne)) => {
+                let (part, position) = nik_part(ne);
+                attrs.set_item("field", "nik")?;
+                attrs.set_item("reason", part)?;
+                attrs.set_item("part", part)?;
+                attrs.set_item("position", position)?;
+                "InvalidNik"
+            }
+            Error::InvalidInput(ie) => {
+                let (field, reason) = match ie {
+                    InputError::BirthDate => ("birth_date", "invalid_date"),
+                    InputError::EmptyField { field } => (*field, "empty"),
+                    InputError::TooLong { field, .. } => (*field, "too_long"),
+                    InputError::ControlCharacter { field } => (*field, "control_character"),
+                    _ => ("unknown", "invalid"),
+                };
+                attrs.set_item("field", field)?;
+                attrs.set_item("reason", reason)?;
+                "InvalidInput"
+            }
+            Error::Config(ce) => {
+                let (setting, reason) = config_setting(ce);
+                attrs.set_item("setting", setting)?;
+                attrs.set_item("reason", reason)?;
+                "ConfigError"
+            }
+            Error::Auth { status, code } => {
+                attrs.set_item("status", *status)?;
+                attrs.set_item("problem", code.as_str())?;
+                "AuthError"
+            }
+            Error::Rejected(r) => {
+                attrs.set_item("status", r.status)?;
+                attrs.set_item("problem", r.code.as_str())?;
+                "Rejected"
+            }
+            Error::Unavailable(u) => {
+                let (cause, retry_in) = unavailable_details(&u.cause);
+                attrs.set_item("cause", cause)?;
+                attrs.set_item("attempts", u.attempts)?;
+                attrs.set_item("elapsed", u.elapsed.as_secs_f64())?;
+                attrs.set_item("retry_in", retry_in)?;
+                "Unavailable"
+            }
+            Error::Protocol(_) => "ProtocolError",
+            // `andal::Error` is #[non_exhaustive]: a variant added later still reaches
+            // Python as the root class with its stable code.
+            _ => "AndalError",
+        };
+        Ok(class)
+    })();
+    match result {
+        Ok(class) => raise(py, class, e.to_string(), &attrs),
+        Err(err) => err,
+    }
+}
+
+fn config_error(py: Python<'_>, name: &'static str, reason: &str) -> PyErr {
+    to_pyerr(
+        py,
+        ConfigError::Invalid {
+            name,
+            reason: reason.into(),
+        }
+        .into(),
+    )
+}
+
+fn seconds(py: Python<'_>, name: &'static str, value: f64) -> PyResult<Duration> {
+    if !value.is_finite() || value <= 0.0 {
+        return Err(config_error(py, name, "must be a positive number of seconds"));
+    }
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| config_error(py, name, "must be a positive number of seconds"))
+}
+
+/// A `YYYY-MM-DD` string, or any object with `isoformat()` (e.g. `datetime.date`).
+fn date_string(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = value.extract::<String>() {
+        return Ok(s);
+    }
+    let is_date = value
+        .py()
+        .import("datetime")?
+        .getattr("date")
+        .and_then(|cls| value.is_instance(&cls))?;
+    if is_date {
+        // datetime.datetime is a date too: keep only the date part.
+        return value
+            .call_method0("isoformat")?
+            .extract::<String>()
+            .map(|s| s.chars().take(10).collect());
+    }
+    Err(PyTypeError::new_err(
+        "birth_date must be a datetime.date or a 'YYYY-MM-DD' string",
+    ))
+}
+
+/// A structurally valid NIK. `repr()` and `str()` show only the masked form.
+#[pyclass(frozen, eq, hash, module = "andal", name = "Nik")]
+#[derive(PartialEq, Eq, Hash)]
+struct PyNik(andal::Nik);
+
+#[pymethods]
+impl PyNik {
+    #[new]
+    fn new(py: Python<'_>, value: String) -> PyResult<Self> {
+        Self::parse(py, value)
+    }
+
+    /// Parse and validate a NIK offline (raises `InvalidNik`).
+    #[staticmethod]
+    fn parse(py: Python<'_>, value: String) -> PyResult<Self> {
+        andal::Nik::parse(&value)
+            .map(PyNik)
+            .map_err(|e| to_pyerr(py, e.into()))
+    }
+
+    /// Masked form, `3316**********01`.
+    #[getter]
+    fn masked(&self) -> String {
+        self.0.masked()
+    }
+    /// Province code, digits 1-2.
+    #[getter]
+    fn province_code(&self) -> &str {
+        self.0.province_code()
+    }
+    /// Province + regency code, digits 1-4.
+    #[getter]
+    fn regency_code(&self) -> &str {
+        self.0.regency_code()
+    }
+    /// Province + regency + district code, digits 1-6.
+    #[getter]
+    fn district_code(&self) -> &str {
+        self.0.district_code()
+    }
+    /// `"male"` or `"female"` (women's birth day is encoded + 40).
+    #[getter]
+    fn sex(&self) -> &'static str {
+        match self.0.sex() {
+            andal::Sex::Male => "male",
+            andal::Sex::Female => "female",
+        }
+    }
+    #[getter]
+    fn birth_day(&self) -> u8 {
+        self.0.birth_day()
+    }
+    #[getter]
+    fn birth_month(&self) -> u8 {
+        self.0.birth_month()
+    }
+    #[getter]
+    fn birth_year_2(&self) -> u8 {
+        self.0.birth_year_2()
+    }
+    #[getter]
+    fn serial(&self) -> u16 {
+        self.0.serial()
+    }
+
+    /// The raw 16 digits: pass them only to the registry, never to a log.
+    fn expose_digits(&self) -> &str {
+        self.0.expose_digits()
+    }
+
+    /// Region names: a dict with `province`, `regency`, `regency_status` and `district`
+    /// (`{"status": "resolved", "name": ..., "code_status": ...}` or
+    /// `{"status": "unresolved"}`), the core's serde form.
+    fn region<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let json = serde_json::to_string(&self.0.region())
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (json,))
+    }
+
+    /// Whether a full birth date agrees with the one embedded in the NIK.
+    fn embeds_birth_date(&self, py: Python<'_>, date: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let s = date_string(date)?;
+        let d = andal::query::parse_date(&s).map_err(|e| to_pyerr(py, e.into()))?;
+        Ok(self.0.embeds_birth_date(d))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Nik('{}')", self.0.masked())
+    }
+    fn __str__(&self) -> String {
+        self.0.masked()
+    }
+}
+
+/// The native client. Use `andal.Client`, which wraps it with keyword arguments,
+/// dataclass results, batches and asyncio.
+#[pyclass(frozen, module = "andal._andal")]
+struct NativeClient {
+    inner: Mutex<Option<andal::Client>>,
+    base_url: String,
+    partner_id: String,
+}
+
+impl NativeClient {
+    fn client(&self) -> PyResult<andal::Client> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("the andal Client is closed"))
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None))]
+    fn new(
+        py: Python<'_>,
+        base_url: String,
+        partner_id: String,
+        api_key: String,
+        deadline: f64,
+        attempt_timeout: f64,
+        allow_insecure_http: bool,
+        max_response_bytes: Option<u64>,
+    ) -> PyResult<Self> {
+        let mut builder = andal::Client::builder(base_url.clone())
+            .partner_id(partner_id.clone())
+            .api_key(api_key)
+            .allow_insecure_http(allow_insecure_http)
+            .deadline(seconds(py, "deadline", deadline)?)
+            .attempt_timeout(seconds(py, "attempt_timeout", attempt_timeout)?);
+        if let Some(n) = max_response_bytes {
+            builder = builder.max_response_bytes(n);
+        }
+        let client = builder.build().map_err(|e| to_pyerr(py, e))?;
+        Ok(NativeClient {
+            inner: Mutex::new(Some(client)),
+            base_url,
+            partner_id,
+        })
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    #[getter]
+    fn partner_id(&self) -> &str {
+        &self.partner_id
+    }
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// Drop the client; further calls raise `RuntimeError`.
+    fn close(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// One check. Returns the decision as JSON (the core's serde form); the Python layer
+    /// turns it into a `Decision`. The GIL is released for validation and the network.
+    #[pyo3(signature = (nik, full_name, birth_date, birth_place=None, idempotency_key=None, deadline=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        nik: String,
+        full_name: String,
+        birth_date: &Bound<'_, PyAny>,
+        birth_place: Option<String>,
+        idempotency_key: Option<String>,
+        deadline: Option<f64>,
+    ) -> PyResult<String> {
+        let client = self.client()?;
+        let birth_date = date_string(birth_date)?;
+        let mut opts = CheckOptions::default();
+        if let Some(k) = idempotency_key {
+            opts = opts.idempotency_key(k);
+        }
+        if let Some(d) = deadline {
+            opts = opts.deadline(seconds(py, "deadline", d)?);
+        }
+        let outcome = py.detach(move || -> Result<String, Error> {
+            let mut query = andal::Query::parse(&nik, &full_name, &birth_date)?;
+            if let Some(place) = birth_place {
+                query = query.with_birth_place(place)?;
+            }
+            let decision = client.verify_with(&query, &opts)?;
+            serde_json::to_string(&decision)
+                .map_err(|e| Error::Protocol(format!("cannot encode decision: {e}")))
+        });
+        outcome.map_err(|e| to_pyerr(py, e))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "NativeClient(base_url={:?}, partner_id={:?})",
+            self.base_url, self.partner_id
+        )
+    }
+}
+
+/// Normalise a name the way the registry compares them (`"Hj. Siti, S.Pd."` -> `"SITI"`).
+#[pyfunction]
+fn normalize_name(name: String) -> String {
+    andal::normalize_name(&name)
+}
+
+/// Mask any NIK-like string without validating it.
+#[pyfunction]
+fn mask_nik(value: String) -> String {
+    andal::nik::mask_str(&value)
+}
+
+#[pymodule]
+fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyNik>()?;
+    m.add_class::<NativeClient>()?;
+    m.add_function(wrap_pyfunction!(normalize_name, m)?)?;
+    m.add_function(wrap_pyfunction!(mask_nik, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+"""Andal: bounded, honest NIK identity checks that keep working when the registry does not.
+
+The checks run in the Rust core (``andal._andal``); this package adds keyword
+arguments, typed results, catchable exceptions, batch progress and asyncio support.
+
+    import andal
+    with andal.Client(url, partner_id, api_key) as client:
+        decision = client.verify(nik="...", full_name="...", birth_date=date(1999, 7, 5))
+        print(decision.verdict, decision.fields)
+"""
+
+from ._andal import Nik, __version__, mask_nik, normalize_name
+from ._client import Client, ProgressArg, Row
+from ._errors import (
+    AndalError,
+    AuthError,
+    ConfigError,
+    InvalidInput,
+    InvalidNik,
+    JournalError,
+    ProtocolError,
+    Rejected,
+    TokenError,
+    Unavailable,
+)
+from ._types import BatchResult, Decision, FieldMatch, FieldResults, Provenance, Verdict
+
+__all__ = [
+    "__version__",
+    "Client",
+    "Nik",
+    "Decision",
+    "Verdict",
+    "FieldMatch",
+    "FieldResults",
+    "Provenance",
+    "BatchResult",
+    "Row",
+    "ProgressArg",
+    "normalize_name",
+    "mask_nik",
+    "AndalError",
+    "InvalidInput",
+    "InvalidNik",
+    "ConfigError",
+    "AuthError",
+    "Rejected",
+    "Unavailable",
+    "ProtocolError",
+    "TokenError",
+    "JournalError",
+]

@@ -1,0 +1,369 @@
+"""``andal.Client``: the Pythonic face of the Rust client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from types import TracebackType
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Type,
+    Union,
+)
+
+from . import _andal
+from ._andal import Nik
+from ._errors import AndalError, InvalidInput
+from ._types import BatchResult, Decision
+
+__all__ = ["Client", "Row", "ProgressArg"]
+
+DateLike = Union[datetime.date, str]
+NikLike = Union[str, Nik]
+#: A batch row: a mapping with ``nik``, ``full_name``, ``birth_date`` and optionally
+#: ``birth_place`` / ``idempotency_key``, or a tuple ``(nik, full_name, birth_date[,
+#: birth_place])``.
+Row = Union[Mapping[str, Any], Sequence[Any]]
+#: ``True``: a progress line on stderr when it is a terminal; ``False``: none; a text
+#: stream: always write progress there; a callable: called as ``fn(done, total, errors)``.
+ProgressArg = Union[bool, IO[str], Callable[[int, Optional[int], int], None]]
+
+
+def _nik_digits(nik: NikLike) -> str:
+    return nik.expose_digits() if isinstance(nik, Nik) else nik
+
+
+class Client:
+    """An identity-check client for one registry (or the sandbox).
+
+    Thread-safe: share one per registry. Use it as a context manager, or call
+    :meth:`close`. Network calls release the GIL, so threads and asyncio run on while a
+    check waits.
+
+    >>> with andal.Client(url, "demo-bank", key, allow_insecure_http=True) as client:
+    ...     d = client.verify(nik="3316...", full_name="Siti", birth_date="1999-07-05")
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        partner_id: str,
+        api_key: str,
+        *,
+        deadline: float = 5.0,
+        attempt_timeout: float = 2.0,
+        allow_insecure_http: bool = False,
+        max_response_bytes: Optional[int] = None,
+    ) -> None:
+        self._native = _andal.NativeClient(
+            base_url,
+            partner_id,
+            api_key,
+            deadline=float(deadline),
+            attempt_timeout=float(attempt_timeout),
+            allow_insecure_http=bool(allow_insecure_http),
+            max_response_bytes=max_response_bytes,
+        )
+        self._deadline = float(deadline)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._native.base_url
+
+    @property
+    def partner_id(self) -> str:
+        return self._native.partner_id
+
+    @property
+    def deadline(self) -> float:
+        """Total deadline per check, in seconds."""
+        return self._deadline
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def close(self) -> None:
+        """Release the client. Checks already running finish; new ones raise
+        ``RuntimeError``."""
+        self._native.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<andal.Client {self.base_url} partner={self.partner_id!r}{state}>"
+
+    # -- one check ---------------------------------------------------------------------
+
+    def verify(
+        self,
+        *,
+        nik: NikLike,
+        full_name: str,
+        birth_date: DateLike,
+        birth_place: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        deadline: Optional[float] = None,
+    ) -> Decision:
+        """Check one person. Returns a :class:`Decision` or raises an
+        :class:`~andal.AndalError` subclass within the deadline.
+
+        The input is validated offline first (``InvalidInput`` / ``InvalidNik``: no
+        request, no fee). Pass ``idempotency_key`` (e.g. your transaction id) so that a
+        retry after a crash is not charged twice. ``deadline`` overrides the client's for
+        this call.
+        """
+        raw = self._native.verify(
+            _nik_digits(nik),
+            full_name,
+            birth_date,
+            birth_place,
+            idempotency_key,
+            None if deadline is None else float(deadline),
+        )
+        return Decision._from_json(json.loads(raw))
+
+    async def verify_async(
+        self,
+        *,
+        nik: NikLike,
+        full_name: str,
+        birth_date: DateLike,
+        birth_place: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        deadline: Optional[float] = None,
+    ) -> Decision:
+        """Like :meth:`verify`, without blocking the event loop (runs in a worker
+        thread with the GIL released). Cancelling the awaiting task stops waiting at
+        once; the check itself ends within its deadline."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            None,
+            lambda: self.verify(
+                nik=nik,
+                full_name=full_name,
+                birth_date=birth_date,
+                birth_place=birth_place,
+                idempotency_key=idempotency_key,
+                deadline=deadline,
+            ),
+        )
+
+    # -- batches -----------------------------------------------------------------------
+
+    def verify_many(
+        self,
+        rows: Iterable[Row],
+        *,
+        concurrency: int = 8,
+        progress: ProgressArg = True,
+        deadline: Optional[float] = None,
+    ) -> List[BatchResult]:
+        """Check many people with ``concurrency`` threads; results come back in input
+        order, one :class:`BatchResult` per row holding a decision or the row's error
+        (errors never stop the batch).
+
+        ``Ctrl-C`` stops promptly: no new check starts and ``KeyboardInterrupt`` reaches
+        the caller within a fraction of a second; the checks already in flight (at most
+        ``concurrency``) end within their deadline.
+        """
+        return list(
+            self.iter_verify(rows, concurrency=concurrency, progress=progress, deadline=deadline)
+        )
+
+    def iter_verify(
+        self,
+        rows: Iterable[Row],
+        *,
+        concurrency: int = 8,
+        progress: ProgressArg = True,
+        deadline: Optional[float] = None,
+    ) -> Iterator[BatchResult]:
+        """Streaming form of :meth:`verify_many`: yields results in input order as they
+        become available, holding at most ``2 * concurrency`` rows in memory ahead of the
+        output (for files too big to keep whole)."""
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        total = len(rows) if hasattr(rows, "__len__") else None  # type: ignore[arg-type]
+        bar = _Progress.create(progress, total)
+        source = enumerate(rows)
+        window = concurrency * 2
+        pending: Set[Future[BatchResult]] = set()
+        ready: dict[int, BatchResult] = {}
+        next_out = 0
+        exhausted = False
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="andal-batch")
+        try:
+            while True:
+                while not exhausted and len(pending) + len(ready) < window:
+                    try:
+                        index, row = next(source)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self._one_row, index, row, deadline))
+                if not pending and not ready:
+                    break
+                if pending:
+                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        result = fut.result()
+                        ready[result.index] = result
+                        bar.advance(result.ok)
+                    bar.render()
+                while next_out in ready:
+                    yield ready.pop(next_out)
+                    next_out += 1
+        finally:
+            # On Ctrl-C (or the consumer stopping early): start nothing new, do not wait.
+            pool.shutdown(wait=False, cancel_futures=True)
+            bar.close()
+
+    def _one_row(self, index: int, row: Row, deadline: Optional[float]) -> BatchResult:
+        try:
+            args = _row_args(row)
+            return BatchResult(index, decision=self.verify(deadline=deadline, **args))
+        except AndalError as e:
+            return BatchResult(index, error=e)
+        except (TypeError, ValueError) as e:
+            return BatchResult(
+                index,
+                error=InvalidInput(
+                    f"row {index}: {type(e).__name__}", field="row", reason="malformed_row"
+                ),
+            )
+
+
+def _row_args(row: Row) -> dict[str, Any]:
+    if isinstance(row, Mapping):
+        missing = [k for k in ("nik", "full_name", "birth_date") if not row.get(k)]
+        if missing:
+            raise InvalidInput(
+                f"row lacks {missing[0]}", field=missing[0], reason="empty"
+            )
+        args = {
+            "nik": row["nik"],
+            "full_name": row["full_name"],
+            "birth_date": row["birth_date"],
+            "birth_place": row.get("birth_place") or None,
+        }
+        if row.get("idempotency_key"):
+            args["idempotency_key"] = row["idempotency_key"]
+        return args
+    if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+        raise TypeError("row must be a mapping or a tuple")
+    if not 3 <= len(row) <= 4:
+        raise InvalidInput("row must have 3 or 4 columns", field="row", reason="malformed_row")
+    return {
+        "nik": row[0],
+        "full_name": row[1],
+        "birth_date": row[2],
+        "birth_place": (row[3] or None) if len(row) == 4 else None,
+    }
+
+
+class _Progress:
+    """A one-line progress display rewritten in place (``\\r``), at most 10 times a second."""
+
+    def __init__(
+        self,
+        stream: Optional[IO[str]],
+        callback: Optional[Callable[[int, Optional[int], int], None]],
+        total: Optional[int],
+    ) -> None:
+        self.stream = stream
+        self.callback = callback
+        self.total = total
+        self.done = 0
+        self.errors = 0
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.width = 0
+
+    @classmethod
+    def create(cls, progress: ProgressArg, total: Optional[int]) -> _Progress:
+        if progress is True:
+            err = sys.stderr
+            tty = err is not None and hasattr(err, "isatty") and err.isatty()
+            return cls(err if tty else None, None, total)
+        if progress is False or progress is None:
+            return cls(None, None, total)
+        if callable(progress):
+            return cls(None, progress, total)
+        return cls(progress, None, total)
+
+    def advance(self, ok: bool) -> None:
+        self.done += 1
+        if not ok:
+            self.errors += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.errors)
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        if self.total:
+            pct = 100.0 * self.done / self.total
+            left = (self.total - self.done) / rate if rate > 0 else float("inf")
+            eta = _fmt_secs(left) if left != float("inf") else "?"
+            head = f"andal: {self.done}/{self.total} ({pct:5.1f}%)"
+            tail = f"ETA {eta}"
+        else:
+            head = f"andal: {self.done} checked"
+            tail = f"{_fmt_secs(elapsed)} elapsed"
+        return f"{head}  {rate:7.1f}/s  errors {self.errors}  {tail}"
+
+    def render(self, force: bool = False) -> None:
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        text = self.line()
+        pad = " " * max(0, self.width - len(text))
+        self.width = len(text)
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is None:
+            return
+        self.render(force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _fmt_secs(s: float) -> str:
+    s = int(s)
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+

@@ -1,0 +1,242 @@
+"""Result types: plain, immutable Python values built from the Rust core's answer."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from ._errors import AndalError, ProtocolError
+
+__all__ = [
+    "Verdict",
+    "FieldMatch",
+    "FieldResults",
+    "Provenance",
+    "Decision",
+    "BatchResult",
+]
+
+
+class Verdict(str, enum.Enum):
+    """Overall verdict, as the registry gives it. Compares equal to its label."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    NOT_FOUND = "not_found"
+    INACTIVE_RECORD = "inactive_record"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FieldMatch(str, enum.Enum):
+    """One field's result, in the registry's wording (SESUAI / TIDAK SESUAI)."""
+
+    SESUAI = "SESUAI"
+    TIDAK_SESUAI = "TIDAK_SESUAI"
+    NOT_CHECKED = "NOT_CHECKED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _enum(cls: Any, value: Any) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        raise ProtocolError(
+            f"unknown {cls.__name__} value from the core", code="protocol"
+        ) from None
+
+
+@dataclass(frozen=True)
+class FieldResults:
+    """Field-by-field results."""
+
+    nik: FieldMatch
+    full_name: FieldMatch
+    birth_date: FieldMatch
+    birth_place: FieldMatch
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> FieldResults:
+        return cls(
+            nik=_enum(FieldMatch, d["nik"]),
+            full_name=_enum(FieldMatch, d["full_name"]),
+            birth_date=_enum(FieldMatch, d["birth_date"]),
+            birth_place=_enum(FieldMatch, d["birth_place"]),
+        )
+
+    def to_dict(self) -> Dict[str, str]:
+        return {
+            "nik": self.nik.value,
+            "full_name": self.full_name.value,
+            "birth_date": self.birth_date.value,
+            "birth_place": self.birth_place.value,
+        }
+
+    def mismatched(self) -> list[str]:
+        """Names of the fields that did not match (TIDAK SESUAI)."""
+        return [k for k, v in self.to_dict().items() if v == FieldMatch.TIDAK_SESUAI.value]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the answer came from.
+
+    ``source`` is ``"online"`` (``request_id``, ``registry_time``, ``attempts`` set) or
+    ``"offline"`` (``token_id``, ``key_id``, ``token_age_secs``,
+    ``revocation_staleness_secs``, ``online_failure``, ``journal_seq`` set). Details the
+    core adds later land in ``extra``.
+    """
+
+    source: str
+    request_id: Optional[str] = None
+    registry_time: Optional[str] = None
+    attempts: Optional[int] = None
+    token_id: Optional[str] = None
+    key_id: Optional[str] = None
+    token_age_secs: Optional[int] = None
+    revocation_staleness_secs: Optional[int] = None
+    online_failure: Optional[str] = None
+    journal_seq: Optional[int] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> Provenance:
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        extra = {k: v for k, v in d.items() if k not in known}
+        return cls(extra=extra, **kwargs)
+
+    @property
+    def is_offline(self) -> bool:
+        return self.source == "offline"
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            k: getattr(self, k)
+            for k in self.__dataclass_fields__
+            if k != "extra" and getattr(self, k) is not None
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True, repr=False)
+class Decision:
+    """The outcome of one check. Carries the NIK only masked; ``repr`` shows no
+    personal data."""
+
+    verdict: Verdict
+    fields: FieldResults
+    provenance: Provenance
+    nik_masked: str
+    attestation: Optional[str]
+    elapsed_ms: int
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> Decision:
+        try:
+            return cls(
+                verdict=_enum(Verdict, d["verdict"]),
+                fields=FieldResults._from_json(d["fields"]),
+                provenance=Provenance._from_json(d["provenance"]),
+                nik_masked=str(d["nik_masked"]),
+                attestation=d.get("attestation"),
+                elapsed_ms=int(d["elapsed_ms"]),
+            )
+        except (KeyError, TypeError) as e:
+            raise ProtocolError(
+                f"decision from the core lacks {e}", code="protocol"
+            ) from None
+
+    @property
+    def is_match(self) -> bool:
+        """True for an online or offline match."""
+        return self.verdict is Verdict.MATCH
+
+    @property
+    def is_offline(self) -> bool:
+        """True when answered from offline evidence."""
+        return self.provenance.is_offline
+
+    @property
+    def source(self) -> str:
+        """``"online"`` or ``"offline"``."""
+        return self.provenance.source
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready form (masked NIK only)."""
+        return {
+            "verdict": self.verdict.value,
+            "fields": self.fields.to_dict(),
+            "provenance": self.provenance.to_dict(),
+            "nik_masked": self.nik_masked,
+            "attestation": self.attestation,
+            "elapsed_ms": self.elapsed_ms,
+            "is_match": self.is_match,
+            "is_offline": self.is_offline,
+        }
+
+    def __repr__(self) -> str:
+        f = self.fields
+        return (
+            f"Decision(verdict={self.verdict.value!r}, nik={self.nik_masked!r}, "
+            f"fields=(nik={f.nik.value}, full_name={f.full_name.value}, "
+            f"birth_date={f.birth_date.value}, birth_place={f.birth_place.value}), "
+            f"source={self.provenance.source!r}, elapsed_ms={self.elapsed_ms})"
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One row of ``Client.verify_many``: either a ``decision`` or an ``error``."""
+
+    index: int
+    decision: Optional[Decision] = None
+    error: Optional[AndalError] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def verdict(self) -> Optional[Verdict]:
+        return self.decision.verdict if self.decision is not None else None
+
+    def unwrap(self) -> Decision:
+        """The decision, or raise the row's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.decision is not None
+        return self.decision
+
+    def to_row(self) -> Dict[str, str]:
+        """Flat columns for CSV output: verdict, fields, source, error, error_detail.
+        Contains no personal data (no NIK, name or birth date)."""
+        if self.decision is not None:
+            d = self.decision
+            return {
+                "verdict": d.verdict.value,
+                "fields": ";".join(f"{k}={v}" for k, v in d.fields.to_dict().items()),
+                "source": d.provenance.source,
+                "error": "",
+                "error_detail": "",
+            }
+        err = self.error
+        assert err is not None
+        detail = {k: v for k, v in err.to_dict().items() if k not in ("error", "message")}
+        return {
+            "verdict": "",
+            "fields": "",
+            "source": "",
+            "error": type(err).__name__,
+            "error_detail": ";".join(f"{k}={v}" for k, v in detail.items() if v is not None),
+        }
+
+    def __repr__(self) -> str:
+        if self.decision is not None:
+            return f"BatchResult(index={self.index}, decision={self.decision!r})"
+        return f"BatchResult(index={self.index}, error={self.error!r})"
