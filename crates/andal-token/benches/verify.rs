@@ -21,7 +21,9 @@ fn bench(c: &mut Criterion) {
     let doc = root.sign_keyset(NOW, &[key.public_jwk()]).unwrap();
     let ks = Keyset::verify_signed(&doc, &[root.root_key()], NOW).unwrap();
     let store = TrustStore::from_keyset(&ks);
-    let rl_doc = root.sign_revocation_list(NOW, NOW + 3600, &["x".into()], &[]).unwrap();
+    let rl_doc = root
+        .sign_revocation_list(NOW, NOW + 3600, &["x".into()], &[])
+        .unwrap();
     let rl = RevocationList::verify_signed(&rl_doc, &[root.root_key()], NOW).unwrap();
     let fields = FieldValues {
         nik: "3174015708900001",

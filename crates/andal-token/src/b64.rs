@@ -32,10 +32,14 @@ mod tests {
     fn strict_decoding() {
         assert_eq!(decode("AQID", Part::Payload).unwrap(), vec![1, 2, 3]);
         assert_eq!(decode("", Part::Payload).unwrap(), Vec::<u8>::new());
-        for bad in ["AQ==", "AQ=", "A", "AQ+D", "AQ/D", "AQ D", "AQ\nD", "AR", "Aé"] {
+        for bad in [
+            "AQ==", "AQ=", "A", "AQ+D", "AQ/D", "AQ D", "AQ\nD", "AR", "Aé",
+        ] {
             assert_eq!(
                 decode(bad, Part::Payload),
-                Err(TokenError::BadBase64 { part: Part::Payload }),
+                Err(TokenError::BadBase64 {
+                    part: Part::Payload
+                }),
                 "{bad:?}"
             );
         }

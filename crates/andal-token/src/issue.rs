@@ -6,9 +6,7 @@ use std::sync::Mutex;
 
 use ring::digest::{Context, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
-};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use serde::Serialize;
 
 use crate::claims::{
@@ -58,8 +56,9 @@ impl SigningKey {
         };
         let pkcs8 = match alg {
             Alg::EdDSA => Ed25519KeyPair::generate_pkcs8(&rng).map_err(rej)?,
-            Alg::ES256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(rej)?,
+            Alg::ES256 => {
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(rej)?
+            }
         };
         Self::from_pkcs8(alg, kid, pkcs8.as_ref())
     }

@@ -62,8 +62,14 @@ impl Keyset {
     /// Verify a signed keyset document (`typ` = `andal-keyset+jwt`) against
     /// the pinned root keys. Every key in it must be a valid public JWK.
     pub fn verify_signed(doc: &str, roots: &[RootKey], now: u64) -> Result<Self, TokenError> {
-        let payload: KeysetPayload =
-            verify_root_doc(doc, roots, now, MAX_KEYSET_BYTES, KEYSET_TYP, |p: &KeysetPayload| p.iat)?;
+        let payload: KeysetPayload = verify_root_doc(
+            doc,
+            roots,
+            now,
+            MAX_KEYSET_BYTES,
+            KEYSET_TYP,
+            |p: &KeysetPayload| p.iat,
+        )?;
         let keys = payload
             .keys
             .iter()
@@ -77,8 +83,13 @@ impl Keyset {
     }
 
     /// Same as [`Keyset::verify_signed`] for bytes read from a cache file.
-    pub fn from_cached_bytes(bytes: &[u8], roots: &[RootKey], now: u64) -> Result<Self, TokenError> {
-        let s = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed { part: Part::Token })?;
+    pub fn from_cached_bytes(
+        bytes: &[u8],
+        roots: &[RootKey],
+        now: u64,
+    ) -> Result<Self, TokenError> {
+        let s =
+            std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed { part: Part::Token })?;
         Self::verify_signed(s.trim_end_matches(['\n', '\r']), roots, now)
     }
 

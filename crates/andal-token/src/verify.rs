@@ -67,7 +67,13 @@ pub struct TrustStore {
 }
 
 /// Time checks shared with tests: validity with leeway.
-pub(crate) fn check_time(nbf: u64, iat: u64, exp: u64, now: u64, leeway: u64) -> Result<(), TokenError> {
+pub(crate) fn check_time(
+    nbf: u64,
+    iat: u64,
+    exp: u64,
+    now: u64,
+    leeway: u64,
+) -> Result<(), TokenError> {
     let latest = exp.saturating_add(leeway);
     if now > latest {
         return Err(TokenError::Expired {
@@ -127,7 +133,7 @@ impl TrustStore {
             return Err(TokenError::KeyNotValidForIssuedAt);
         }
         check_time(claims.nbf, claims.iat, claims.exp, opts.now, opts.leeway)?;
-        if !claims.aud.iter().any(|a| *a == opts.audience) {
+        if !claims.aud.contains(&opts.audience) {
             return Err(TokenError::WrongAudience);
         }
         if let Some(iss) = &self.issuer

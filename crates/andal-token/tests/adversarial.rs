@@ -20,9 +20,17 @@ fn every_adversarial_document_is_rejected_with_its_error() {
         assert!(names.insert(c.name), "duplicate case name {}", c.name);
         match f.run(c) {
             Err(e) if e == c.expected => {}
-            other => failures.push(format!("{}: expected {:?}, got {:?}", c.name, c.expected, other)),
+            other => failures.push(format!(
+                "{}: expected {:?}, got {:?}",
+                c.name, c.expected, other
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     eprintln!("{} adversarial cases rejected as expected", cases.len());
 }

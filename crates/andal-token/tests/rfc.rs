@@ -40,13 +40,22 @@ fn rfc7515_a3_es256_verifies_high_s() {
 fn rfc_keys_do_not_cross_verify() {
     let ed = Jwk::from_json(RFC8037_JWK).unwrap();
     let ec = Jwk::from_json(RFC7515_JWK).unwrap();
-    assert_eq!(verify_compact(RFC7515_JWS, &ed), Err(TokenError::AlgMismatch));
-    assert_eq!(verify_compact(RFC8037_JWS, &ec), Err(TokenError::AlgMismatch));
+    assert_eq!(
+        verify_compact(RFC7515_JWS, &ed),
+        Err(TokenError::AlgMismatch)
+    );
+    assert_eq!(
+        verify_compact(RFC8037_JWS, &ec),
+        Err(TokenError::AlgMismatch)
+    );
 }
 
 #[test]
 fn rfc_vectors_tampered_fail() {
     let key = Jwk::from_json(RFC8037_JWK).unwrap();
-    let t = RFC8037_JWS.replace("RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc", "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmd");
+    let t = RFC8037_JWS.replace(
+        "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc",
+        "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmd",
+    );
     assert!(verify_compact(&t, &key).is_err());
 }

@@ -30,7 +30,9 @@ fn round_trip_both_algorithms() {
         let (_, store) = setup(&[&key]);
         let issuer = Issuer::new(ISS, key);
         let token = issuer.mint(&req(NOW, NOW + 3600)).unwrap();
-        let v = store.verify(&token, &VerifyOptions::new(AUD, NOW + 10)).unwrap();
+        let v = store
+            .verify(&token, &VerifyOptions::new(AUD, NOW + 10))
+            .unwrap();
         assert_eq!(v.alg, alg);
         assert_eq!(v.kid.as_deref(), Some(format!("k-{alg}").as_str()));
         let m = v.claims.match_fields(&FIELDS);
@@ -39,8 +41,15 @@ fn round_trip_both_algorithms() {
         assert!(!v.claims.field_matches(Field::Nik, "3174015708900009"));
         assert!(!v.claims.field_matches(Field::Name, FIELDS.nik));
         assert_eq!(
-            v.claims.match_fields(&FieldValues { birth_date: "1990-01-01", ..FIELDS }),
-            FieldMatches { nik: true, name: true, birth_date: false }
+            v.claims.match_fields(&FieldValues {
+                birth_date: "1990-01-01",
+                ..FIELDS
+            }),
+            FieldMatches {
+                nik: true,
+                name: true,
+                birth_date: false
+            }
         );
     }
 }
@@ -73,20 +82,28 @@ fn two_keys_sharing_a_kid_are_both_tried() {
 
 #[test]
 fn rotation_old_key_verifies_tokens_issued_in_its_window() {
-    let old = SigningKey::generate(Alg::EdDSA, "2025").unwrap().with_validity(Some(0), Some(NOW - 100));
-    let new = SigningKey::generate(Alg::EdDSA, "2026").unwrap().with_validity(Some(NOW - 100), None);
+    let old = SigningKey::generate(Alg::EdDSA, "2025")
+        .unwrap()
+        .with_validity(Some(0), Some(NOW - 100));
+    let new = SigningKey::generate(Alg::EdDSA, "2026")
+        .unwrap()
+        .with_validity(Some(NOW - 100), None);
     let (_, store) = setup(&[&old, &new]);
     let old_i = Issuer::new(ISS, old);
     let new_i = Issuer::new(ISS, new);
     let o = VerifyOptions::new(AUD, NOW);
     // issued by the old key while it was current, still within token validity
-    store.verify(&old_i.mint(&req(NOW - 200, NOW + 3600)).unwrap(), &o).unwrap();
+    store
+        .verify(&old_i.mint(&req(NOW - 200, NOW + 3600)).unwrap(), &o)
+        .unwrap();
     // issued by the old key after its window: refused even though the signature is good
     assert_eq!(
         store.verify(&old_i.mint(&req(NOW - 50, NOW + 3600)).unwrap(), &o),
         Err(TokenError::KeyNotValidForIssuedAt)
     );
-    store.verify(&new_i.mint(&req(NOW - 50, NOW + 3600)).unwrap(), &o).unwrap();
+    store
+        .verify(&new_i.mint(&req(NOW - 50, NOW + 3600)).unwrap(), &o)
+        .unwrap();
     assert_eq!(
         store.verify(&new_i.mint(&req(NOW - 200, NOW + 3600)).unwrap(), &o),
         Err(TokenError::KeyNotValidForIssuedAt)
@@ -102,7 +119,11 @@ fn pkcs8_export_import_keeps_the_key() {
         let (_, store) = setup(&[&k]);
         let t = Issuer::new(ISS, back).mint(&req(NOW, NOW + 60)).unwrap();
         store.verify(&t, &VerifyOptions::new(AUD, NOW)).unwrap();
-        let other = if alg == Alg::EdDSA { Alg::ES256 } else { Alg::EdDSA };
+        let other = if alg == Alg::EdDSA {
+            Alg::ES256
+        } else {
+            Alg::EdDSA
+        };
         assert!(SigningKey::from_pkcs8(other, "k", k.pkcs8()).is_err());
     }
 }
@@ -117,7 +138,10 @@ fn keyset_cache_round_trip_and_roots() {
     assert_eq!(back.keys().len(), 4);
     assert_eq!(back.iss(), ISS);
     // no pinned roots: nothing verifies
-    assert_eq!(Keyset::verify_signed(&f.keyset_doc, &[], NOW).unwrap_err(), TokenError::UnknownKid);
+    assert_eq!(
+        Keyset::verify_signed(&f.keyset_doc, &[], NOW).unwrap_err(),
+        TokenError::UnknownKid
+    );
     // root JWK from JSON config
     let root_json = serde_json::to_string(&f.authority.root_key().key().to_jwk()).unwrap();
     let root = RootKey::from_json(&root_json).unwrap();
@@ -129,15 +153,34 @@ fn revocation_staleness_and_checks() {
     let f = Fixture::new();
     let rl = &f.revocations;
     let s = rl.staleness(NOW);
-    assert_eq!(s, Staleness { age_secs: 3600, past_next_update: false, overdue_secs: 0 });
+    assert_eq!(
+        s,
+        Staleness {
+            age_secs: 3600,
+            past_next_update: false,
+            overdue_secs: 0
+        }
+    );
     let s = rl.staleness(NOW + DAY + 5);
-    assert_eq!(s, Staleness { age_secs: DAY + 3600 + 5, past_next_update: true, overdue_secs: 5 });
+    assert_eq!(
+        s,
+        Staleness {
+            age_secs: DAY + 3600 + 5,
+            past_next_update: true,
+            overdue_secs: 5
+        }
+    );
     let c = f.valid_claims();
     assert!(!rl.is_revoked(&c, FIELDS.nik));
     assert!(rl.is_revoked(&c, REVOKED_NIK));
     let mut c2 = c.clone();
     c2.jti = REVOKED_JTI.into();
-    assert_eq!(rl.check(&c2, FIELDS.nik), Err(TokenError::Revoked { by: RevokedBy::TokenId }));
+    assert_eq!(
+        rl.check(&c2, FIELDS.nik),
+        Err(TokenError::Revoked {
+            by: RevokedBy::TokenId
+        })
+    );
     assert_eq!(subject_digest("3174010101850002").len(), 43);
 }
 
@@ -146,20 +189,31 @@ fn leeway_boundaries_inclusive() {
     let f = Fixture::new();
     let t = f.valid_token();
     let exp = NOW + 7 * DAY;
-    f.store.verify(&t, &VerifyOptions::new(AUD, exp + 60)).unwrap();
+    f.store
+        .verify(&t, &VerifyOptions::new(AUD, exp + 60))
+        .unwrap();
     assert_eq!(
-        f.store.verify(&t, &VerifyOptions::new(AUD, exp + 61)).unwrap_err(),
+        f.store
+            .verify(&t, &VerifyOptions::new(AUD, exp + 61))
+            .unwrap_err(),
         TokenError::Expired { by_secs: 1 }
     );
     let iat = NOW - 600;
-    f.store.verify(&t, &VerifyOptions::new(AUD, iat - 60)).unwrap();
+    f.store
+        .verify(&t, &VerifyOptions::new(AUD, iat - 60))
+        .unwrap();
     assert_eq!(
-        f.store.verify(&t, &VerifyOptions::new(AUD, iat - 61)).unwrap_err(),
+        f.store
+            .verify(&t, &VerifyOptions::new(AUD, iat - 61))
+            .unwrap_err(),
         TokenError::NotYetValid { in_secs: 1 }
     );
     // zero leeway
     let o = VerifyOptions::new(AUD, exp + 1).with_leeway(std::time::Duration::ZERO);
-    assert_eq!(f.store.verify(&t, &o).unwrap_err(), TokenError::Expired { by_secs: 1 });
+    assert_eq!(
+        f.store.verify(&t, &o).unwrap_err(),
+        TokenError::Expired { by_secs: 1 }
+    );
 }
 
 #[test]
@@ -182,7 +236,12 @@ fn error_messages_never_contain_field_values() {
         for v in [FIELDS.nik, FIELDS.name, FIELDS.birth_date, REVOKED_NIK] {
             assert!(!msg.contains(v), "{}: {msg}", c.name);
         }
-        assert!(!e.reason().is_empty() && e.reason().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(
+            !e.reason().is_empty()
+                && e.reason()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        );
     }
 }
 

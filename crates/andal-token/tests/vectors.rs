@@ -109,9 +109,13 @@ fn committed_vectors_are_up_to_date() {
             std::fs::create_dir_all(&d).unwrap();
             std::fs::write(&p, &text).unwrap();
         } else {
-            let committed = std::fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("{}: {e} (run with ANDAL_REGEN_VECTORS=1)", p.display()));
-            assert!(committed == text, "{name} is stale: rerun with ANDAL_REGEN_VECTORS=1");
+            let committed = std::fs::read_to_string(&p).unwrap_or_else(|e| {
+                panic!("{}: {e} (run with ANDAL_REGEN_VECTORS=1)", p.display())
+            });
+            assert!(
+                committed == text,
+                "{name} is stale: rerun with ANDAL_REGEN_VECTORS=1"
+            );
         }
     }
 }
@@ -141,20 +145,25 @@ fn committed_vectors_verify() {
         rlj["subject_digest_example"]["digest"].as_str().unwrap()
     );
 
-    let check = |doc: &str, kind: &str, now: u64, aud: &str, fv: &Value| -> Result<(), TokenError> {
-        match kind {
-            "token" => {
-                let (nik, name, bd) = fields_of(fv);
-                let fields = FieldValues { nik: &nik, name: &name, birth_date: &bd };
-                let v = store.verify(doc, &VerifyOptions::new(aud, now))?;
-                v.claims.require_fields(&fields)?;
-                rl.check(&v.claims, &nik)
+    let check =
+        |doc: &str, kind: &str, now: u64, aud: &str, fv: &Value| -> Result<(), TokenError> {
+            match kind {
+                "token" => {
+                    let (nik, name, bd) = fields_of(fv);
+                    let fields = FieldValues {
+                        nik: &nik,
+                        name: &name,
+                        birth_date: &bd,
+                    };
+                    let v = store.verify(doc, &VerifyOptions::new(aud, now))?;
+                    v.claims.require_fields(&fields)?;
+                    rl.check(&v.claims, &nik)
+                }
+                "keyset" => Keyset::verify_signed(doc, &roots, now).map(|_| ()),
+                "revocation_list" => RevocationList::verify_signed(doc, &roots, now).map(|_| ()),
+                k => panic!("unknown kind {k}"),
             }
-            "keyset" => Keyset::verify_signed(doc, &roots, now).map(|_| ()),
-            "revocation_list" => RevocationList::verify_signed(doc, &roots, now).map(|_| ()),
-            k => panic!("unknown kind {k}"),
-        }
-    };
+        };
 
     let valid = read("valid_tokens.json");
     for t in valid["tokens"].as_array().unwrap() {
@@ -167,8 +176,19 @@ fn committed_vectors_verify() {
         assert_eq!(v.claims.jti, c["expected"]["jti"].as_str().unwrap());
         assert_eq!(v.kid.as_deref(), c["expected"]["kid"].as_str());
         let (nik, name, bd) = fields_of(&c["non_matching_fields"]);
-        let m = v.claims.match_fields(&FieldValues { nik: &nik, name: &name, birth_date: &bd });
-        assert_eq!(m, FieldMatches { nik: false, name: false, birth_date: false });
+        let m = v.claims.match_fields(&FieldValues {
+            nik: &nik,
+            name: &name,
+            birth_date: &bd,
+        });
+        assert_eq!(
+            m,
+            FieldMatches {
+                nik: false,
+                name: false,
+                birth_date: false
+            }
+        );
     }
 
     let inv = read("invalid_tokens.json");

@@ -20,9 +20,14 @@ pub fn fx() -> &'static Fx {
         );
         let ed = SigningKey::ed25519_from_seed("k1", &[2; 32]).unwrap();
         let es = SigningKey::generate(Alg::ES256, "k2").unwrap();
-        let doc = root.sign_keyset(NOW, &[ed.public_jwk(), es.public_jwk()]).unwrap();
+        let doc = root
+            .sign_keyset(NOW, &[ed.public_jwk(), es.public_jwk()])
+            .unwrap();
         let roots = vec![root.root_key()];
         let ks = Keyset::verify_signed(&doc, &roots, NOW).unwrap();
-        Fx { store: TrustStore::from_keyset(&ks), roots }
+        Fx {
+            store: TrustStore::from_keyset(&ks),
+            roots,
+        }
     })
 }

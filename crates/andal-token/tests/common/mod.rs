@@ -69,7 +69,12 @@ impl Fixture {
             .with_validity(Some(NOW - 30 * DAY), Some(NOW + 365 * DAY));
         let evil = SigningKey::ed25519_from_seed(KID, &seed(9)).unwrap();
         let fake_root = SigningKey::ed25519_from_seed("root-2026", &seed(8)).unwrap();
-        let keys = vec![twin.public_jwk(), k1.public_jwk(), k0.public_jwk(), es_jwk()];
+        let keys = vec![
+            twin.public_jwk(),
+            k1.public_jwk(),
+            k0.public_jwk(),
+            es_jwk(),
+        ];
         let keyset_doc = authority.sign_keyset(NOW - DAY, &keys).unwrap();
         let revocation_doc = authority
             .sign_revocation_list(
@@ -164,7 +169,12 @@ pub fn with_sig(token: &str, sig: &[u8]) -> String {
 }
 
 pub fn unsigned(header: &str, payload: &str, sig: &[u8]) -> String {
-    format!("{}.{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()), b64(sig))
+    format!(
+        "{}.{}.{}",
+        b64(header.as_bytes()),
+        b64(payload.as_bytes()),
+        b64(sig)
+    )
 }
 
 pub fn segs(t: &str) -> Vec<String> {
@@ -182,7 +192,9 @@ pub fn tamper(t: &str, i: usize, byte: usize) -> String {
 
 pub fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 pub enum Kind {
@@ -204,7 +216,9 @@ pub struct Case {
 impl Fixture {
     pub fn run(&self, c: &Case) -> Result<(), TokenError> {
         match c.kind {
-            Kind::Token => self.check_token(&c.doc, c.now, c.audience, &c.fields).map(|_| ()),
+            Kind::Token => self
+                .check_token(&c.doc, c.now, c.audience, &c.fields)
+                .map(|_| ()),
             Kind::Keyset => Keyset::verify_signed(&c.doc, &self.roots(), c.now).map(|_| ()),
             Kind::RevocationList => {
                 RevocationList::verify_signed(&c.doc, &self.roots(), c.now).map(|_| ())
@@ -250,7 +264,15 @@ impl Fixture {
             sign(&header("EdDSA", ATTESTATION_TYP, ES_KID), &payload),
             E::AlgMismatch,
         );
-        add("alg_none", format!("{}.{}.", b64(br#"{"alg":"none","typ":"andal-attestation+jwt"}"#), b64(payload.as_bytes())), E::UnsupportedAlg);
+        add(
+            "alg_none",
+            format!(
+                "{}.{}.",
+                b64(br#"{"alg":"none","typ":"andal-attestation+jwt"}"#),
+                b64(payload.as_bytes())
+            ),
+            E::UnsupportedAlg,
+        );
         add(
             "alg_none_with_kid",
             unsigned(&header("none", ATTESTATION_TYP, KID), &payload, &[]),
@@ -263,16 +285,50 @@ impl Fixture {
             let input = format!("{}.{}", b64(h.as_bytes()), b64(payload.as_bytes()));
             let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &pk);
             let tag = ring::hmac::sign(&key, input.as_bytes());
-            add("alg_hs256_public_key_as_secret", format!("{input}.{}", b64(tag.as_ref())), E::UnsupportedAlg);
+            add(
+                "alg_hs256_public_key_as_secret",
+                format!("{input}.{}", b64(tag.as_ref())),
+                E::UnsupportedAlg,
+            );
         }
-        add("alg_rs256", sign(&header("RS256", ATTESTATION_TYP, KID), &payload), E::UnsupportedAlg);
-        add("alg_lowercase_eddsa", sign(&header("eddsa", ATTESTATION_TYP, KID), &payload), E::UnsupportedAlg);
-        add("alg_missing", sign(r#"{"typ":"andal-attestation+jwt","kid":"tok-2026a"}"#, &payload), E::Malformed { part: Part::Header });
-        add("crit_unknown", sign(r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","crit":["exp"],"exp":1}"#, &payload), E::UnknownCrit);
+        add(
+            "alg_rs256",
+            sign(&header("RS256", ATTESTATION_TYP, KID), &payload),
+            E::UnsupportedAlg,
+        );
+        add(
+            "alg_lowercase_eddsa",
+            sign(&header("eddsa", ATTESTATION_TYP, KID), &payload),
+            E::UnsupportedAlg,
+        );
+        add(
+            "alg_missing",
+            sign(
+                r#"{"typ":"andal-attestation+jwt","kid":"tok-2026a"}"#,
+                &payload,
+            ),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "crit_unknown",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","crit":["exp"],"exp":1}"#,
+                &payload,
+            ),
+            E::UnknownCrit,
+        );
 
         // --- keys ---
-        add("unknown_kid", sign(&header("EdDSA", ATTESTATION_TYP, "nope"), &payload), E::UnknownKid);
-        add("wrong_key_same_kid", self.evil.sign_raw(&att_header(), &payload).unwrap(), E::BadSignature);
+        add(
+            "unknown_kid",
+            sign(&header("EdDSA", ATTESTATION_TYP, "nope"), &payload),
+            E::UnknownKid,
+        );
+        add(
+            "wrong_key_same_kid",
+            self.evil.sign_raw(&att_header(), &payload).unwrap(),
+            E::BadSignature,
+        );
         add(
             "key_window_issued_after_old_key_expired",
             self.old_issuer
@@ -289,77 +345,233 @@ impl Fixture {
         );
 
         // --- tampering ---
-        add("tampered_header", {
-            let mut s = segs(&valid);
-            s[0] = b64(header("EdDSA", "JWT", KID).as_bytes());
-            s.join(".")
-        }, E::BadSignature);
-        add("tampered_payload", {
-            let mut s = segs(&valid);
-            s[1] = b64(payload.replace("\"exp\":", "\"exp\":9").as_bytes());
-            s.join(".")
-        }, E::BadSignature);
-        add("tampered_signature_r", tamper(&valid, 2, 5), E::BadSignature);
-        add("tampered_signature_s", tamper(&valid, 2, 40), E::BadSignature);
+        add(
+            "tampered_header",
+            {
+                let mut s = segs(&valid);
+                s[0] = b64(header("EdDSA", "JWT", KID).as_bytes());
+                s.join(".")
+            },
+            E::BadSignature,
+        );
+        add(
+            "tampered_payload",
+            {
+                let mut s = segs(&valid);
+                s[1] = b64(payload.replace("\"exp\":", "\"exp\":9").as_bytes());
+                s.join(".")
+            },
+            E::BadSignature,
+        );
+        add(
+            "tampered_signature_r",
+            tamper(&valid, 2, 5),
+            E::BadSignature,
+        );
+        add(
+            "tampered_signature_s",
+            tamper(&valid, 2, 40),
+            E::BadSignature,
+        );
 
         // --- structure / encoding ---
-        add("truncated_two_segments", segs(&valid)[..2].join("."), E::Malformed { part: Part::Token });
-        add("truncated_signature", valid[..valid.len() - 2].to_string(), E::Malformed { part: Part::Signature });
-        add("empty_signature", format!("{}.", &valid[..valid.rfind('.').unwrap()]), E::Malformed { part: Part::Signature });
-        add("extra_segment", format!("{valid}.AAAA"), E::Malformed { part: Part::Token });
-        add("extra_empty_segment", format!("{valid}."), E::Malformed { part: Part::Token });
-        add("empty_string", String::new(), E::Malformed { part: Part::Token });
-        add("padding_in_signature", format!("{valid}=="), E::BadBase64 { part: Part::Signature });
-        add("padding_in_header", {
-            let mut s = segs(&valid);
-            s[0].push('=');
-            s.join(".")
-        }, E::BadBase64 { part: Part::Header });
-        add("plus_in_payload", {
-            let mut s = segs(&valid);
-            s[1].replace_range(4..5, "+");
-            s.join(".")
-        }, E::BadBase64 { part: Part::Payload });
-        add("whitespace_in_token", format!(" {valid}"), E::BadBase64 { part: Part::Header });
-        add("non_canonical_trailing_bits", {
-            // 64-byte signature = 86 chars; last char carries 4 zero bits. 'B' sets one.
-            let mut s = segs(&valid);
-            let last = s[2].pop().unwrap();
-            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            let idx = alphabet.find(last).unwrap();
-            s[2].push(alphabet.as_bytes()[idx | 1] as char);
-            s.join(".")
-        }, E::BadBase64 { part: Part::Signature });
-        add("header_not_json", unsigned("not json", &payload, &ed_sig), E::Malformed { part: Part::Header });
-        add("header_json_array", unsigned(r#"["alg","EdDSA"]"#, &payload, &ed_sig), E::Malformed { part: Part::Header });
-        add("duplicate_key_header", sign(r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","kid":"es-1"}"#, &payload), E::DuplicateKey { part: Part::Header });
-        add("duplicate_alg_header_escaped", sign(r#"{"alg":"ES256","typ":"andal-attestation+jwt","kid":"tok-2026a","\u0061lg":"EdDSA"}"#, &payload), E::DuplicateKey { part: Part::Header });
-        add("duplicate_key_payload", sign(&att_header(), &payload.replacen('{', r#"{"aud":["attacker"],"#, 1)), E::DuplicateKey { part: Part::Claims });
-        add("duplicate_key_nested_dig", sign(&att_header(), &payload.replacen(r#""nik":{"#, r#""nik":{"salt":"AAAAAAAAAAAAAAAAAAAAAA","#, 1)), E::DuplicateKey { part: Part::Claims });
-        add("payload_not_json", sign(&att_header(), "hello"), E::Malformed { part: Part::Claims });
-        add("payload_trailing_garbage", sign(&att_header(), &format!("{payload} x")), E::Malformed { part: Part::Claims });
-        add("aud_as_string", with_claims(&|v| v["aud"] = json!(AUD)), E::Malformed { part: Part::Claims });
-        add("exp_negative", with_claims(&|v| v["exp"] = json!(-1)), E::Malformed { part: Part::Claims });
-        add("salt_too_short", with_claims(&|v| v["dig"]["name"]["salt"] = json!("AAAA")), E::Malformed { part: Part::Claims });
-        add("digest_wrong_length", with_claims(&|v| v["dig"]["nik"]["digest"] = json!("AAAA")), E::Malformed { part: Part::Claims });
+        add(
+            "truncated_two_segments",
+            segs(&valid)[..2].join("."),
+            E::Malformed { part: Part::Token },
+        );
+        add(
+            "truncated_signature",
+            valid[..valid.len() - 2].to_string(),
+            E::Malformed {
+                part: Part::Signature,
+            },
+        );
+        add(
+            "empty_signature",
+            format!("{}.", &valid[..valid.rfind('.').unwrap()]),
+            E::Malformed {
+                part: Part::Signature,
+            },
+        );
+        add(
+            "extra_segment",
+            format!("{valid}.AAAA"),
+            E::Malformed { part: Part::Token },
+        );
+        add(
+            "extra_empty_segment",
+            format!("{valid}."),
+            E::Malformed { part: Part::Token },
+        );
+        add(
+            "empty_string",
+            String::new(),
+            E::Malformed { part: Part::Token },
+        );
+        add(
+            "padding_in_signature",
+            format!("{valid}=="),
+            E::BadBase64 {
+                part: Part::Signature,
+            },
+        );
+        add(
+            "padding_in_header",
+            {
+                let mut s = segs(&valid);
+                s[0].push('=');
+                s.join(".")
+            },
+            E::BadBase64 { part: Part::Header },
+        );
+        add(
+            "plus_in_payload",
+            {
+                let mut s = segs(&valid);
+                s[1].replace_range(4..5, "+");
+                s.join(".")
+            },
+            E::BadBase64 {
+                part: Part::Payload,
+            },
+        );
+        add(
+            "whitespace_in_token",
+            format!(" {valid}"),
+            E::BadBase64 { part: Part::Header },
+        );
+        add(
+            "non_canonical_trailing_bits",
+            {
+                // 64-byte signature = 86 chars; last char carries 4 zero bits. 'B' sets one.
+                let mut s = segs(&valid);
+                let last = s[2].pop().unwrap();
+                let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                let idx = alphabet.find(last).unwrap();
+                s[2].push(alphabet.as_bytes()[idx | 1] as char);
+                s.join(".")
+            },
+            E::BadBase64 {
+                part: Part::Signature,
+            },
+        );
+        add(
+            "header_not_json",
+            unsigned("not json", &payload, &ed_sig),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "header_json_array",
+            unsigned(r#"["alg","EdDSA"]"#, &payload, &ed_sig),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "duplicate_key_header",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","kid":"es-1"}"#,
+                &payload,
+            ),
+            E::DuplicateKey { part: Part::Header },
+        );
+        add(
+            "duplicate_alg_header_escaped",
+            sign(
+                r#"{"alg":"ES256","typ":"andal-attestation+jwt","kid":"tok-2026a","\u0061lg":"EdDSA"}"#,
+                &payload,
+            ),
+            E::DuplicateKey { part: Part::Header },
+        );
+        add(
+            "duplicate_key_payload",
+            sign(
+                &att_header(),
+                &payload.replacen('{', r#"{"aud":["attacker"],"#, 1),
+            ),
+            E::DuplicateKey { part: Part::Claims },
+        );
+        add(
+            "duplicate_key_nested_dig",
+            sign(
+                &att_header(),
+                &payload.replacen(
+                    r#""nik":{"#,
+                    r#""nik":{"salt":"AAAAAAAAAAAAAAAAAAAAAA","#,
+                    1,
+                ),
+            ),
+            E::DuplicateKey { part: Part::Claims },
+        );
+        add(
+            "payload_not_json",
+            sign(&att_header(), "hello"),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "payload_trailing_garbage",
+            sign(&att_header(), &format!("{payload} x")),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "aud_as_string",
+            with_claims(&|v| v["aud"] = json!(AUD)),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "exp_negative",
+            with_claims(&|v| v["exp"] = json!(-1)),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "salt_too_short",
+            with_claims(&|v| v["dig"]["name"]["salt"] = json!("AAAA")),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "digest_wrong_length",
+            with_claims(&|v| v["dig"]["nik"]["digest"] = json!("AAAA")),
+            E::Malformed { part: Part::Claims },
+        );
         {
             let big = format!("{valid}{}", "A".repeat(MAX_TOKEN_BYTES));
-            add("oversized", big, E::Oversized { max: MAX_TOKEN_BYTES });
+            add(
+                "oversized",
+                big,
+                E::Oversized {
+                    max: MAX_TOKEN_BYTES,
+                },
+            );
         }
 
         // --- signature scalars ---
-        add("zero_signature_eddsa", with_sig(&valid, &[0u8; 64]), E::ZeroSignature);
+        add(
+            "zero_signature_eddsa",
+            with_sig(&valid, &[0u8; 64]),
+            E::ZeroSignature,
+        );
         {
             let mut s = ed_sig.clone();
             s[63] = 0xff; // S >= L
-            add("eddsa_s_not_reduced", with_sig(&valid, &s), E::InvalidScalar);
+            add(
+                "eddsa_s_not_reduced",
+                with_sig(&valid, &s),
+                E::InvalidScalar,
+            );
         }
         let es_h = header("ES256", ATTESTATION_TYP, ES_KID);
-        add("zero_signature_es256", unsigned(&es_h, &payload, &[0u8; 64]), E::ZeroSignature);
+        add(
+            "zero_signature_es256",
+            unsigned(&es_h, &payload, &[0u8; 64]),
+            E::ZeroSignature,
+        );
         {
             let mut s = [0x11u8; 64];
             s[..32].fill(0);
-            add("es256_r_zero", unsigned(&es_h, &payload, &s), E::ZeroSignature);
+            add(
+                "es256_r_zero",
+                unsigned(&es_h, &payload, &s),
+                E::ZeroSignature,
+            );
         }
         let n: [u8; 32] = [
             0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -369,81 +581,308 @@ impl Fixture {
         {
             let mut s = [0x11u8; 64];
             s[..32].copy_from_slice(&n);
-            add("es256_r_equals_n", unsigned(&es_h, &payload, &s), E::InvalidScalar);
+            add(
+                "es256_r_equals_n",
+                unsigned(&es_h, &payload, &s),
+                E::InvalidScalar,
+            );
             let mut s = [0x11u8; 64];
             s[32..].fill(0xff);
-            add("es256_s_above_n", unsigned(&es_h, &payload, &s), E::InvalidScalar);
-            add("es256_wrong_length", unsigned(&es_h, &payload, &[0x11u8; 63]), E::Malformed { part: Part::Signature });
-            add("es256_in_range_but_wrong", unsigned(&es_h, &payload, &[0x11u8; 64]), E::BadSignature);
+            add(
+                "es256_s_above_n",
+                unsigned(&es_h, &payload, &s),
+                E::InvalidScalar,
+            );
+            add(
+                "es256_wrong_length",
+                unsigned(&es_h, &payload, &[0x11u8; 63]),
+                E::Malformed {
+                    part: Part::Signature,
+                },
+            );
+            add(
+                "es256_in_range_but_wrong",
+                unsigned(&es_h, &payload, &[0x11u8; 64]),
+                E::BadSignature,
+            );
         }
 
         // --- semantics after a good signature ---
-        add("expired", self.issuer.sign_claims(&self.claims("vec-expired", NOW - 2 * DAY, NOW - DAY)).unwrap(), E::Expired { by_secs: DAY - 60 });
-        add("expired_by_one_second_past_leeway", self.issuer.sign_claims(&self.claims("vec-exp-edge", NOW - DAY, NOW - 61)).unwrap(), E::Expired { by_secs: 1 });
-        add("not_yet_valid_nbf", with_claims(&|v| v["nbf"] = json!(NOW + 3600)), E::NotYetValid { in_secs: 3600 - 60 });
-        add("not_yet_valid_by_one_second_past_leeway", with_claims(&|v| v["nbf"] = json!(NOW + 61)), E::NotYetValid { in_secs: 1 });
-        add("issued_in_future", with_claims(&|v| v["iat"] = json!(NOW + 600)), E::NotYetValid { in_secs: 540 });
-        add("nbf_after_exp", with_claims(&|v| v["nbf"] = json!(NOW + 8 * DAY)), E::Malformed { part: Part::Claims });
-        add("wrong_typ", sign(&header("EdDSA", "JWT", KID), &payload), E::WrongType);
-        add("missing_typ", sign(r#"{"alg":"EdDSA","kid":"tok-2026a"}"#, &payload), E::WrongType);
-        add("keyset_typ_on_token", sign(&header("EdDSA", KEYSET_TYP, KID), &payload), E::WrongType);
-        add("wrong_issuer", with_claims(&|v| v["iss"] = json!("someone-else")), E::WrongIssuer);
-        add("bad_status", with_claims(&|v| v["status"] = json!("not_found")), E::UnsupportedStatus);
-        add("empty_audience", with_claims(&|v| v["aud"] = json!([])), E::WrongAudience);
-        out.push(Case { name: "wrong_audience", kind: Kind::Token, doc: valid.clone(), now: NOW, audience: "mallory", fields: FIELDS, expected: E::WrongAudience });
-        out.push(Case { name: "expired_at_leeway_plus_one_by_clock", kind: Kind::Token, doc: valid.clone(), now: NOW + 7 * DAY + 61, audience: AUD, fields: FIELDS, expected: E::Expired { by_secs: 1 } });
+        add(
+            "expired",
+            self.issuer
+                .sign_claims(&self.claims("vec-expired", NOW - 2 * DAY, NOW - DAY))
+                .unwrap(),
+            E::Expired { by_secs: DAY - 60 },
+        );
+        add(
+            "expired_by_one_second_past_leeway",
+            self.issuer
+                .sign_claims(&self.claims("vec-exp-edge", NOW - DAY, NOW - 61))
+                .unwrap(),
+            E::Expired { by_secs: 1 },
+        );
+        add(
+            "not_yet_valid_nbf",
+            with_claims(&|v| v["nbf"] = json!(NOW + 3600)),
+            E::NotYetValid { in_secs: 3600 - 60 },
+        );
+        add(
+            "not_yet_valid_by_one_second_past_leeway",
+            with_claims(&|v| v["nbf"] = json!(NOW + 61)),
+            E::NotYetValid { in_secs: 1 },
+        );
+        add(
+            "issued_in_future",
+            with_claims(&|v| v["iat"] = json!(NOW + 600)),
+            E::NotYetValid { in_secs: 540 },
+        );
+        add(
+            "nbf_after_exp",
+            with_claims(&|v| v["nbf"] = json!(NOW + 8 * DAY)),
+            E::Malformed { part: Part::Claims },
+        );
+        add(
+            "wrong_typ",
+            sign(&header("EdDSA", "JWT", KID), &payload),
+            E::WrongType,
+        );
+        add(
+            "missing_typ",
+            sign(r#"{"alg":"EdDSA","kid":"tok-2026a"}"#, &payload),
+            E::WrongType,
+        );
+        add(
+            "keyset_typ_on_token",
+            sign(&header("EdDSA", KEYSET_TYP, KID), &payload),
+            E::WrongType,
+        );
+        add(
+            "wrong_issuer",
+            with_claims(&|v| v["iss"] = json!("someone-else")),
+            E::WrongIssuer,
+        );
+        add(
+            "bad_status",
+            with_claims(&|v| v["status"] = json!("not_found")),
+            E::UnsupportedStatus,
+        );
+        add(
+            "empty_audience",
+            with_claims(&|v| v["aud"] = json!([])),
+            E::WrongAudience,
+        );
+        out.push(Case {
+            name: "wrong_audience",
+            kind: Kind::Token,
+            doc: valid.clone(),
+            now: NOW,
+            audience: "mallory",
+            fields: FIELDS,
+            expected: E::WrongAudience,
+        });
+        out.push(Case {
+            name: "expired_at_leeway_plus_one_by_clock",
+            kind: Kind::Token,
+            doc: valid.clone(),
+            now: NOW + 7 * DAY + 61,
+            audience: AUD,
+            fields: FIELDS,
+            expected: E::Expired { by_secs: 1 },
+        });
         for (name, f) in [
-            ("digest_mismatch_nik", FieldValues { nik: "3174015708900002", ..FIELDS }),
-            ("digest_mismatch_name", FieldValues { name: "SITI AMINA", ..FIELDS }),
-            ("digest_mismatch_birth_date", FieldValues { birth_date: "1990-08-18", ..FIELDS }),
+            (
+                "digest_mismatch_nik",
+                FieldValues {
+                    nik: "3174015708900002",
+                    ..FIELDS
+                },
+            ),
+            (
+                "digest_mismatch_name",
+                FieldValues {
+                    name: "SITI AMINA",
+                    ..FIELDS
+                },
+            ),
+            (
+                "digest_mismatch_birth_date",
+                FieldValues {
+                    birth_date: "1990-08-18",
+                    ..FIELDS
+                },
+            ),
         ] {
             let field = match name {
                 "digest_mismatch_nik" => Field::Nik,
                 "digest_mismatch_name" => Field::Name,
                 _ => Field::BirthDate,
             };
-            out.push(Case { name, kind: Kind::Token, doc: valid.clone(), now: NOW, audience: AUD, fields: f, expected: E::DigestMismatch { field } });
+            out.push(Case {
+                name,
+                kind: Kind::Token,
+                doc: valid.clone(),
+                now: NOW,
+                audience: AUD,
+                fields: f,
+                expected: E::DigestMismatch { field },
+            });
         }
         out.push(Case {
             name: "revoked_by_jti",
             kind: Kind::Token,
-            doc: self.issuer.sign_claims(&self.claims(REVOKED_JTI, NOW - 600, NOW + DAY)).unwrap(),
-            now: NOW, audience: AUD, fields: FIELDS,
-            expected: E::Revoked { by: RevokedBy::TokenId },
+            doc: self
+                .issuer
+                .sign_claims(&self.claims(REVOKED_JTI, NOW - 600, NOW + DAY))
+                .unwrap(),
+            now: NOW,
+            audience: AUD,
+            fields: FIELDS,
+            expected: E::Revoked {
+                by: RevokedBy::TokenId,
+            },
         });
         {
-            const RF: FieldValues<'static> = FieldValues { nik: REVOKED_NIK, name: "BUDI SANTOSO", birth_date: "1985-01-01" };
-            let c = self.issuer.claims_for(&MintRequest { fields: RF, audience: vec![AUD.into()], iat: NOW - 600, nbf: None, exp: NOW + DAY, jti: Some("vec-subject-revoked".into()) }).unwrap();
-            out.push(Case { name: "revoked_by_subject", kind: Kind::Token, doc: self.issuer.sign_claims(&c).unwrap(), now: NOW, audience: AUD, fields: RF, expected: E::Revoked { by: RevokedBy::Subject } });
+            const RF: FieldValues<'static> = FieldValues {
+                nik: REVOKED_NIK,
+                name: "BUDI SANTOSO",
+                birth_date: "1985-01-01",
+            };
+            let c = self
+                .issuer
+                .claims_for(&MintRequest {
+                    fields: RF,
+                    audience: vec![AUD.into()],
+                    iat: NOW - 600,
+                    nbf: None,
+                    exp: NOW + DAY,
+                    jti: Some("vec-subject-revoked".into()),
+                })
+                .unwrap();
+            out.push(Case {
+                name: "revoked_by_subject",
+                kind: Kind::Token,
+                doc: self.issuer.sign_claims(&c).unwrap(),
+                now: NOW,
+                audience: AUD,
+                fields: RF,
+                expected: E::Revoked {
+                    by: RevokedBy::Subject,
+                },
+            });
         }
 
         // --- keysets and revocation lists ---
-        let roots_doc = |kind, name, doc: String, expected| Case { name, kind, doc, now: NOW, audience: AUD, fields: FIELDS, expected };
+        let roots_doc = |kind, name, doc: String, expected| Case {
+            name,
+            kind,
+            doc,
+            now: NOW,
+            audience: AUD,
+            fields: FIELDS,
+            expected,
+        };
         let ks_payload = String::from_utf8(base64_decode(&segs(&self.keyset_doc)[1])).unwrap();
-        out.push(roots_doc(Kind::Keyset, "keyset_signed_by_non_root", self.fake_root.sign_raw(&header("EdDSA", KEYSET_TYP, "root-2026"), &ks_payload).unwrap(), E::BadSignature));
-        out.push(roots_doc(Kind::Keyset, "keyset_signed_by_token_key", k.sign_raw(&header("EdDSA", KEYSET_TYP, KID), &ks_payload).unwrap(), E::UnknownKid));
-        out.push(roots_doc(Kind::Keyset, "keyset_tampered", {
-            let mut s = segs(&self.keyset_doc);
-            let evil_key = serde_json::to_string(&self.evil.public_jwk()).unwrap();
-            s[1] = b64(ks_payload.replacen(r#""keys":["#, &format!(r#""keys":[{evil_key},"#), 1).as_bytes());
-            s.join(".")
-        }, E::BadSignature));
-        out.push(roots_doc(Kind::Keyset, "keyset_wrong_typ", self.authority.signing_key().sign_raw(&header("EdDSA", REVOCATION_TYP, "root-2026"), &ks_payload).unwrap(), E::WrongType));
-        out.push(roots_doc(Kind::Keyset, "keyset_with_private_key", {
-            let p = ks_payload.replacen(r#""kty":"OKP""#, r#""kty":"OKP","d":"AAAA""#, 1);
-            self.authority.signing_key().sign_raw(&header("EdDSA", KEYSET_TYP, "root-2026"), &p).unwrap()
-        }, E::InvalidKey { reason: "private key member in a public JWK" }));
-        out.push(roots_doc(Kind::Keyset, "keyset_issued_in_future", self.authority.sign_keyset(NOW + DAY, &[]).unwrap(), E::NotYetValid { in_secs: DAY - 60 }));
-        out.push(roots_doc(Kind::Keyset, "revocation_list_as_keyset", self.revocation_doc.clone(), E::WrongType));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_signed_by_non_root",
+            self.fake_root
+                .sign_raw(&header("EdDSA", KEYSET_TYP, "root-2026"), &ks_payload)
+                .unwrap(),
+            E::BadSignature,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_signed_by_token_key",
+            k.sign_raw(&header("EdDSA", KEYSET_TYP, KID), &ks_payload)
+                .unwrap(),
+            E::UnknownKid,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_tampered",
+            {
+                let mut s = segs(&self.keyset_doc);
+                let evil_key = serde_json::to_string(&self.evil.public_jwk()).unwrap();
+                s[1] = b64(ks_payload
+                    .replacen(r#""keys":["#, &format!(r#""keys":[{evil_key},"#), 1)
+                    .as_bytes());
+                s.join(".")
+            },
+            E::BadSignature,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_wrong_typ",
+            self.authority
+                .signing_key()
+                .sign_raw(&header("EdDSA", REVOCATION_TYP, "root-2026"), &ks_payload)
+                .unwrap(),
+            E::WrongType,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_private_key",
+            {
+                let p = ks_payload.replacen(r#""kty":"OKP""#, r#""kty":"OKP","d":"AAAA""#, 1);
+                self.authority
+                    .signing_key()
+                    .sign_raw(&header("EdDSA", KEYSET_TYP, "root-2026"), &p)
+                    .unwrap()
+            },
+            E::InvalidKey {
+                reason: "private key member in a public JWK",
+            },
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_issued_in_future",
+            self.authority.sign_keyset(NOW + DAY, &[]).unwrap(),
+            E::NotYetValid { in_secs: DAY - 60 },
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "revocation_list_as_keyset",
+            self.revocation_doc.clone(),
+            E::WrongType,
+        ));
         let rl_payload = String::from_utf8(base64_decode(&segs(&self.revocation_doc)[1])).unwrap();
-        out.push(roots_doc(Kind::RevocationList, "revocation_list_tampered", {
-            let mut s = segs(&self.revocation_doc);
-            s[1] = b64(rl_payload.replace(REVOKED_JTI, "something-else").as_bytes());
-            s.join(".")
-        }, E::BadSignature));
-        out.push(roots_doc(Kind::RevocationList, "revocation_list_signed_by_non_root", self.fake_root.sign_raw(&header("EdDSA", REVOCATION_TYP, "root-2026"), &rl_payload).unwrap(), E::BadSignature));
-        out.push(roots_doc(Kind::RevocationList, "keyset_as_revocation_list", self.keyset_doc.clone(), E::WrongType));
-        out.push(roots_doc(Kind::RevocationList, "revocation_list_duplicate_key", self.authority.signing_key().sign_raw(&header("EdDSA", REVOCATION_TYP, "root-2026"), &rl_payload.replacen('{', r#"{"revoked_jti":[],"#, 1)).unwrap(), E::DuplicateKey { part: Part::Claims }));
+        out.push(roots_doc(
+            Kind::RevocationList,
+            "revocation_list_tampered",
+            {
+                let mut s = segs(&self.revocation_doc);
+                s[1] = b64(rl_payload.replace(REVOKED_JTI, "something-else").as_bytes());
+                s.join(".")
+            },
+            E::BadSignature,
+        ));
+        out.push(roots_doc(
+            Kind::RevocationList,
+            "revocation_list_signed_by_non_root",
+            self.fake_root
+                .sign_raw(&header("EdDSA", REVOCATION_TYP, "root-2026"), &rl_payload)
+                .unwrap(),
+            E::BadSignature,
+        ));
+        out.push(roots_doc(
+            Kind::RevocationList,
+            "keyset_as_revocation_list",
+            self.keyset_doc.clone(),
+            E::WrongType,
+        ));
+        out.push(roots_doc(
+            Kind::RevocationList,
+            "revocation_list_duplicate_key",
+            self.authority
+                .signing_key()
+                .sign_raw(
+                    &header("EdDSA", REVOCATION_TYP, "root-2026"),
+                    &rl_payload.replacen('{', r#"{"revoked_jti":[],"#, 1),
+                )
+                .unwrap(),
+            E::DuplicateKey { part: Part::Claims },
+        ));
         out
     }
 }
