@@ -119,6 +119,12 @@ impl TrustStore {
     /// audience, issuer, status, digest encoding. Revocation and field
     /// matching are separate calls.
     pub fn verify(&self, token: &str, opts: &VerifyOptions) -> Result<VerifiedToken, TokenError> {
+        self.verify_inner(token, opts).inspect_err(|e| {
+            tracing::debug!(reason = e.reason(), "attestation token rejected");
+        })
+    }
+
+    fn verify_inner(&self, token: &str, opts: &VerifyOptions) -> Result<VerifiedToken, TokenError> {
         let c = jws::parse(token, MAX_TOKEN_BYTES)?;
         let key = jws::verify_candidates(&c, self.keys.iter())?;
         // ---- signature verified; from here on the content is the issuer's ----
