@@ -31,6 +31,7 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["url", "sandbox"])))]
 struct VerifyArgs {
     /// The 16-digit NIK.
     #[arg(long)]
@@ -54,12 +55,11 @@ struct VerifyArgs {
     deadline_ms: u64,
 }
 
-/// Where to send checks.
+/// Where to send checks: a registry URL with credentials, or the embedded sandbox.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
 struct Target {
     /// Registry base URL (https://...).
-    #[arg(long, requires_all = ["partner_id", "api_key"])]
+    #[arg(long, requires_all = ["partner_id", "api_key"], conflicts_with = "sandbox")]
     url: Option<String>,
     /// Start the embedded sandbox and check against it.
     #[arg(long)]

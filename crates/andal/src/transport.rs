@@ -268,8 +268,17 @@ fn classify_io(e: &io::Error) -> FailureKind {
             FailureKind::Reset
         }
         K::TimedOut | K::WouldBlock => FailureKind::ReadTimeout,
-        // rustls surfaces certificate failures as io errors wrapping its own error.
-        _ if e.to_string().to_ascii_lowercase().contains("certificate") => FailureKind::Tls,
-        _ => FailureKind::Protocol,
+        _ => {
+            // std's resolver and rustls surface their failures as uncategorised io errors;
+            // their messages are stable enough to classify.
+            let msg = e.to_string().to_ascii_lowercase();
+            if msg.contains("lookup address") || msg.contains("name or service not known") {
+                FailureKind::Dns
+            } else if msg.contains("certificate") {
+                FailureKind::Tls
+            } else {
+                FailureKind::Protocol
+            }
+        }
     }
 }
