@@ -150,7 +150,11 @@ fn config_error(py: Python<'_>, name: &'static str, reason: &str) -> PyErr {
 
 fn seconds(py: Python<'_>, name: &'static str, value: f64) -> PyResult<Duration> {
     if !value.is_finite() || value <= 0.0 {
-        return Err(config_error(py, name, "must be a positive number of seconds"));
+        return Err(config_error(
+            py,
+            name,
+            "must be a positive number of seconds",
+        ));
     }
     Duration::try_from_secs_f64(value)
         .map_err(|_| config_error(py, name, "must be a positive number of seconds"))
@@ -332,7 +336,10 @@ impl NativeClient {
     }
     #[getter]
     fn closed(&self) -> bool {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
     }
 
     /// Drop the client; further calls raise `RuntimeError`.
