@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     pub accounting: Mutex<Accounting>,
     idem: Mutex<IdemStore>,
     error_rng: Mutex<ChaCha8Rng>,
+    seed: u64,
     request_counter: AtomicU64,
     instance: String,
 }
@@ -111,7 +112,8 @@ impl Shared {
             next_conn: AtomicU64::new(0),
             accounting: Mutex::new(accounting),
             idem: Mutex::new(IdemStore::default()),
-            error_rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0xE770_0000_0000_0001)),
+            error_rng: Mutex::new(error_rng(seed)),
+            seed,
             request_counter: AtomicU64::new(0),
             instance: format!("{:08x}", (nanos ^ (nanos >> 32)) as u32),
         }
@@ -127,6 +129,8 @@ impl Shared {
         let fault = fault.map(Fault::clamped);
         let generation = {
             let mut st = self.fault.lock();
+            // The error draws restart with every switch: same seed, same sequence.
+            *self.error_rng.lock() = error_rng(self.seed);
             st.fault = fault.clone();
             st.set_at = Instant::now();
             st.generation += 1;
@@ -219,6 +223,10 @@ impl Shared {
         };
         *bucket.responses_by_status.entry(status).or_insert(0) += 1;
     }
+}
+
+fn error_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ 0xE770_0000_0000_0001)
 }
 
 /// Wakes the acceptor at the start of every down phase of a flapping schedule.

@@ -1,0 +1,59 @@
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use andal_sandbox::SamplePerson;
+
+const BIN: &str = env!("CARGO_BIN_EXE_andal-sandbox");
+
+#[test]
+fn sample_prints_json_lines_and_exits() {
+    let out = Command::new(BIN)
+        .args(["--people", "5000", "--seed", "9", "--sample", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let people: Vec<SamplePerson> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(people.len(), 4);
+    assert!(people.iter().all(|p| p.active));
+    assert_eq!(
+        people,
+        andal_sandbox::Registry::generate(9, 5000).sample_where(4, true)
+    );
+    let out = Command::new(BIN)
+        .args(["--people", "5000", "--sample", "2", "--inactive"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.contains("\"active\":false"));
+}
+
+#[test]
+fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
+    let mut child = Command::new(BIN)
+        .args(["--people", "5000", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    let addr: std::net::SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+    assert!(addr.ip().is_loopback());
+    // Still serving after stdin closed.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let r = common::get(addr, "/v1/health");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(r.status, 200);
+}
