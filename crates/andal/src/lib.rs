@@ -27,6 +27,7 @@ pub mod client;
 pub mod decision;
 pub mod error;
 pub mod nik;
+pub mod outage;
 pub mod query;
 pub mod region;
 pub mod transport;
