@@ -594,8 +594,11 @@ fn route(
                     fault: sh.current_fault(),
                 },
             ),
-            "PUT" => return admin_put_fault(req),
-            "DELETE" => return (Response::no_content(), Some(After::SetFault(None))),
+            "PUT" => return admin_put_fault(sh, req),
+            "DELETE" => {
+                sh.set_fault(None);
+                Response::no_content()
+            }
             _ => method_not_allowed("GET, PUT, DELETE"),
         },
         "/admin/accounting" => match m {
@@ -627,7 +630,7 @@ struct FaultBody {
     fault: Option<Fault>,
 }
 
-fn admin_put_fault(req: &Request) -> (Response, Option<After>) {
+fn admin_put_fault(sh: &Arc<Shared>, req: &Request) -> (Response, Option<After>) {
     let Body::Bytes(body) = &req.body else {
         return (
             problem(ProblemCode::PayloadTooLarge, "body too large"),
@@ -649,15 +652,20 @@ fn admin_put_fault(req: &Request) -> (Response, Option<After>) {
     if let Err(e) = fault.validate() {
         return (problem(ProblemCode::InvalidInput, &e), None);
     }
-    (
-        Response::json(
-            200,
-            &FaultBody {
-                fault: Some(fault.clone()),
-            },
-        ),
-        Some(After::SetFault(Some(fault))),
-    )
+    let resp = Response::json(
+        200,
+        &FaultBody {
+            fault: Some(fault.clone()),
+        },
+    );
+    if matches!(fault, Fault::Down | Fault::Flapping { .. }) {
+        // These close this very connection: answer first, then switch.
+        (resp, Some(After::SetFault(Some(fault))))
+    } else {
+        // Switched before the answer, so the caller sees it in force.
+        sh.set_fault(Some(fault));
+        (resp, None)
+    }
 }
 
 fn admin_sample(sh: &Shared, req: &Request) -> Response {
