@@ -580,14 +580,25 @@ fn human_duration(ms: u64) -> String {
     }
 }
 
-/// RFC 3339 UTC, millisecond precision.
+/// RFC 3339 UTC: `2023-11-14T22:13:20Z`, or with exactly three fraction digits
+/// (`2023-11-14T22:13:22.500Z`) when the time is not a whole second.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);
-    let dt = dt
-        .replace_nanosecond(dt.millisecond() as u32 * 1_000_000)
-        .unwrap_or(dt);
-    dt.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    let mut s = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    let ms = dt.millisecond();
+    if ms != 0 {
+        let _ = write!(s, ".{ms:03}");
+    }
+    s.push('Z');
+    s
 }
 
 fn duration_ms(d: Duration) -> u64 {
@@ -830,7 +841,11 @@ impl OutageRecorder {
         let id = st.open?;
         let closes = outcome == CheckOutcome::Online
             && matches!(st.breaker, BreakerState::Closed | BreakerState::Disabled);
-        let wall = if closes { Some(self.clock.wall()) } else { None };
+        let wall = if closes {
+            Some(self.clock.wall())
+        } else {
+            None
+        };
         let inc = st.incidents.back_mut().expect("open incident is kept");
         inc.checks.add(outcome);
         if let Some(wall) = wall {
