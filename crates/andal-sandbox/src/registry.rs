@@ -240,6 +240,12 @@ fn make_name(rng: &mut ChaCha8Rng, style: Style, sex: Sex) -> String {
     }
 }
 
+/// Write a two-digit decimal number.
+fn put2(dst: &mut [u8], v: u8) {
+    dst[0] = b'0' + v / 10;
+    dst[1] = b'0' + v % 10;
+}
+
 fn days_in_month(year: i32, month: u8) -> u8 {
     time::util::days_in_month(time::Month::try_from(month).expect("month 1-12"), year)
 }
@@ -306,11 +312,17 @@ impl Registry {
             )
             .expect("valid date");
             let nik_day = if sex == Sex::Female { day + 40 } else { day };
-            // "33.16.09" -> "331609"
-            let code: String = district.chars().filter(char::is_ascii_digit).collect();
-            let prefix_str = format!("{code}{nik_day:02}{month:02}{:02}", year.rem_euclid(100));
+            // "33.16.09" -> "331609", then DDMMYY.
             let mut prefix = [0u8; 12];
-            prefix.copy_from_slice(prefix_str.as_bytes());
+            for (dst, src) in prefix
+                .iter_mut()
+                .zip(district.bytes().filter(u8::is_ascii_digit))
+            {
+                *dst = src;
+            }
+            put2(&mut prefix[6..8], nik_day);
+            put2(&mut prefix[8..10], month);
+            put2(&mut prefix[10..12], year.rem_euclid(100) as u8);
             let serial = serials.entry(prefix).or_insert(0);
             if *serial >= 9999 {
                 continue; // prefix exhausted: draw another person
@@ -318,7 +330,8 @@ impl Registry {
             *serial += 1;
             let mut nik = [0u8; 16];
             nik[..12].copy_from_slice(&prefix);
-            nik[12..].copy_from_slice(format!("{:04}", *serial).as_bytes());
+            put2(&mut nik[12..14], (*serial / 100) as u8);
+            put2(&mut nik[14..16], (*serial % 100) as u8);
 
             let province = &reg[..2];
             let style = names::style_for(province, rng.random_range(0..100));
