@@ -43,6 +43,9 @@ const MARGIN_R: u32 = 20;
 const C_ONLINE: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
 const C_OFFLINE: RGBColor = RGBColor(0x15, 0x65, 0xc0);
 const C_REFUSED: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+const F_ONLINE: RGBColor = RGBColor(0x81, 0xc7, 0x84);
+const F_OFFLINE: RGBColor = RGBColor(0x64, 0xb5, 0xf6);
+const F_REFUSED: RGBColor = RGBColor(0xe5, 0x73, 0x73);
 const C_CLOSED: RGBColor = RGBColor(0x66, 0xbb, 0x6a);
 const C_HALF_OPEN: RGBColor = RGBColor(0xff, 0xb3, 0x00);
 const C_OPEN: RGBColor = RGBColor(0xe5, 0x39, 0x35);
@@ -126,7 +129,10 @@ pub fn render_timeline_svg(report: &OutageReport) -> Result<String, ReportError>
         (first.t as f64, last.t as f64 + 1.0)
     } else if !raw_spans.is_empty() {
         let a = raw_spans.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
-        let b = raw_spans.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+        let b = raw_spans
+            .iter()
+            .map(|s| s.1)
+            .fold(f64::NEG_INFINITY, f64::max);
         (a, b.max(a + 1.0))
     } else {
         return Ok(empty_svg(report));
@@ -205,9 +211,10 @@ fn draw_panels<DB: DrawingBackend>(
     if runs.is_empty() {
         runs.push((0.0, width_s, report.current.breaker));
     }
-    band.draw_series(runs.iter().map(|(a, b, s)| {
-        Rectangle::new([(*a, 0.0), (*b, 1.0)], state_colour(*s).filled())
-    }))
+    band.draw_series(
+        runs.iter()
+            .map(|(a, b, s)| Rectangle::new([(*a, 0.0), (*b, 1.0)], state_colour(*s).filled())),
+    )
     .map_err(draw_err)?;
     band.plotting_area()
         .draw(&Rectangle::new(
@@ -232,7 +239,7 @@ fn draw_panels<DB: DrawingBackend>(
         .map_err(draw_err)?;
     outcomes
         .configure_mesh()
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .x_labels(8)
         .y_labels(5)
         .x_label_formatter(&fmt)
@@ -250,18 +257,25 @@ fn draw_panels<DB: DrawingBackend>(
         }
         v
     };
-    let layers: [(&str, RGBColor, Vec<(f64, f64)>); 3] = [
+    // Drawn tallest first, opaque, so the layers stack without blending.
+    let layers: [(&str, RGBColor, RGBColor, Vec<(f64, f64)>); 3] = [
         (
             "refused",
             C_REFUSED,
+            F_REFUSED,
             steps(&|b| b.online + b.offline + b.refused),
         ),
-        ("offline", C_OFFLINE, steps(&|b| b.online + b.offline)),
-        ("online", C_ONLINE, steps(&|b| b.online)),
+        (
+            "offline",
+            C_OFFLINE,
+            F_OFFLINE,
+            steps(&|b| b.online + b.offline),
+        ),
+        ("online", C_ONLINE, F_ONLINE, steps(&|b| b.online)),
     ];
-    for (name, colour, points) in layers {
+    for (name, line, colour, points) in layers {
         outcomes
-            .draw_series(AreaSeries::new(points, 0.0, colour.mix(0.55)).border_style(colour))
+            .draw_series(AreaSeries::new(points, 0.0, colour).border_style(line))
             .map_err(draw_err)?
             .label(name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
@@ -285,7 +299,7 @@ fn draw_panels<DB: DrawingBackend>(
         .map_err(draw_err)?;
     share
         .configure_mesh()
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .x_labels(8)
         .y_labels(5)
         .x_label_formatter(&fmt)
@@ -318,11 +332,7 @@ fn draw_panels<DB: DrawingBackend>(
             (a, b.max(a + 1))
         })
         .collect();
-    Ok(Geometry {
-        spans,
-        top,
-        bottom,
-    })
+    Ok(Geometry { spans, top, bottom })
 }
 
 /// Adds, behind the plotters drawing, a white background and the incident rectangles
@@ -370,7 +380,8 @@ fn add_overlay(svg: String, report: &OutageReport, spans: &[Span<'_>], g: &Geome
     }
     under.push_str("\n</g>");
 
-    let mut legend = String::from("\n<g id=\"legend\" font-family=\"sans-serif\" font-size=\"12\">");
+    let mut legend =
+        String::from("\n<g id=\"legend\" font-family=\"sans-serif\" font-size=\"12\">");
     let y = (TITLE_H + BAND_H + OUTCOMES_H + SHARE_H + 25) as i32;
     let mut x = Y_LABEL_W as i32;
     let items: [(&str, String); 6] = [
@@ -381,11 +392,7 @@ fn add_overlay(svg: String, report: &OutageReport, spans: &[Span<'_>], g: &Geome
         ("disabled", hex(C_DISABLED)),
         ("incident", C_INCIDENT.to_owned()),
     ];
-    let _ = write!(
-        legend,
-        "\n<text x=\"{x}\" y=\"{}\">breaker:</text>",
-        y + 10
-    );
+    let _ = write!(legend, "\n<text x=\"{x}\" y=\"{}\">breaker:</text>", y + 10);
     x += 60;
     for (name, colour) in items {
         let opacity = if name == "incident" { "0.35" } else { "1" };

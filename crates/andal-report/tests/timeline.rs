@@ -87,12 +87,21 @@ fn renders_a_valid_svg_with_incident_rectangles() {
     assert_eq!(incidents[0].attribute("data-incident"), Some("1"));
     let w: i32 = incidents[0].attribute("width").unwrap().parse().unwrap();
     assert!(w > 100, "a 40 s incident in a ~100 s window is wide: {w}");
-    let tip = incidents[0].descendants().find(|n| n.has_tag_name("title")).unwrap();
+    let tip = incidents[0]
+        .descendants()
+        .find(|n| n.has_tag_name("title"))
+        .unwrap();
     assert!(tip.text().unwrap().contains("http_503 x3"));
     // Breaker colours: closed, half-open is too short to be sure of a bucket, open.
     assert!(svg.contains("#66BB6A") || svg.contains("#66bb6a"));
     assert!(svg.contains("#E53935") || svg.contains("#e53935"));
-    for label in ["breaker state", "checks per second", "offline share", "online", "refused"] {
+    for label in [
+        "breaker state",
+        "checks per second",
+        "offline share",
+        "online",
+        "refused",
+    ] {
         assert!(svg.contains(label), "{label}");
     }
     // No personal data could be in it; nothing external referenced.
@@ -142,7 +151,10 @@ fn a_bad_timestamp_is_an_error_not_a_panic() {
 fn write_sample() {
     let svg = render_timeline_svg(&synthetic()).unwrap();
     std::fs::write(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/outage-timeline.svg"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/outage-timeline.svg"
+        ),
         svg,
     )
     .unwrap();
