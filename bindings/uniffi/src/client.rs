@@ -8,12 +8,13 @@ use crate::error::AndalError;
 use crate::guard;
 use crate::nik::NikInfo;
 use crate::oneshot;
+use crate::resilience::{BreakerSettings, ClientHealth, ForeignListener, ResilienceListener};
 use crate::transport::{ForeignTransport, HttpTransport};
 use crate::types::Decision;
 
 /// Client settings. The API key is a separate constructor argument so that the generated
 /// data class's `toString()` never prints it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ClientConfig {
     /// Registry base URL (`https://...`).
     pub base_url: String,
@@ -31,6 +32,15 @@ pub struct ClientConfig {
     /// Largest response body accepted, in bytes (core default: 256 KiB).
     #[uniffi(default = None)]
     pub max_response_bytes: Option<u64>,
+    /// Total attempts per check including the first (core default: 3).
+    #[uniffi(default = None)]
+    pub max_attempts: Option<u32>,
+    /// Circuit-breaker settings (null: the core's defaults).
+    #[uniffi(default = None)]
+    pub breaker: Option<BreakerSettings>,
+    /// Whether HTTP 429 counts as a breaker failure (default false).
+    #[uniffi(default = false)]
+    pub count_throttling_as_failure: bool,
 }
 
 /// Per-call options.
@@ -134,12 +144,14 @@ impl fmt::Debug for AndalClient {
 #[uniffi::export]
 impl AndalClient {
     /// Build a client. `transport`: an HTTP stack supplied by the app (OkHttp, URLSession,
-    /// java.net.http); null uses the built-in rustls transport.
-    #[uniffi::constructor(default(transport = None))]
+    /// java.net.http); null uses the built-in rustls transport. `listener`: receives breaker
+    /// transitions, rejections, retries and budget exhaustion.
+    #[uniffi::constructor(default(transport = None, listener = None))]
     pub fn new(
         config: ClientConfig,
         api_key: String,
         transport: Option<Arc<dyn HttpTransport>>,
+        listener: Option<Arc<dyn ResilienceListener>>,
     ) -> Result<Arc<Self>, AndalError> {
         guard("AndalClient::new", || {
             let mut b = andal::Client::builder(config.base_url)
@@ -155,11 +167,43 @@ impl AndalClient {
             if let Some(n) = config.max_response_bytes {
                 b = b.max_response_bytes(n);
             }
+            if let Some(n) = config.max_attempts {
+                b = b.retry_policy(andal::resilience::RetryPolicy::builder().max_attempts(n));
+            }
+            if let Some(bs) = &config.breaker {
+                b = b.breaker_config(bs.build()?);
+            }
+            b = b.count_throttling_as_failure(config.count_throttling_as_failure);
+            if let Some(l) = listener {
+                b = b.listener(Arc::new(ForeignListener(l)));
+            }
             if let Some(t) = transport {
                 b = b.transport(Arc::new(ForeignTransport(t)));
             }
             Ok(Arc::new(AndalClient { inner: b.build()? }))
         })
+    }
+
+    /// A snapshot of the breaker and retry-budget state (for a health endpoint or a
+    /// status banner: "registry down, checks answered offline").
+    pub fn health(&self) -> ClientHealth {
+        self.inner.health().into()
+    }
+
+    /// Open the breaker by hand: every check fails fast as Unavailable(BreakerOpen) until
+    /// [`Self::reset_breaker`] (e.g. during announced registry maintenance).
+    pub fn force_open_breaker(&self) {
+        self.inner.breaker().force_open();
+    }
+
+    /// Disable the breaker: every call is admitted, nothing is measured.
+    pub fn disable_breaker(&self) {
+        self.inner.breaker().disable();
+    }
+
+    /// Back to closed, counts cleared.
+    pub fn reset_breaker(&self) {
+        self.inner.breaker().reset();
     }
 
     /// The partner id.

@@ -22,12 +22,17 @@ mod client;
 mod error;
 mod nik;
 mod oneshot;
+mod resilience;
 mod transport;
 mod types;
 
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
+pub use resilience::{
+    BreakerSettings, BreakerState, ClientHealth, ListenerError, ResilienceEvent,
+    ResilienceListener, RetryStopReason,
+};
 pub use transport::{
     HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
 };
