@@ -29,7 +29,7 @@ fi
 # raw speed). `maturin develop` sets PYO3_BUILD_EXTENSION_MODULE and reuses the shared
 # cargo target dir, so a warm run only relinks.
 cargo build -q -p andal-sandbox
-(cd bindings/python && maturin develop -q --skip-install 2>&1 | grep -v '^📦\|^🔗\|^🐍\|^📡\|^🛠' || true)
+(cd bindings/python && maturin develop --quiet)
 python -c 'import andal, sys; print("andal", andal.__version__, "on Python", sys.version.split()[0])'
 
 cd "$ROOT/bindings/python"

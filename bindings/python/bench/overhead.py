@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Per-call cost of the Python binding vs the Rust client, against the same sandbox.
+
+Starts `andal-sandbox` (seed 7), then times serial checks of the same people through
+(1) `andal.Client.verify` and (2) `andal::Client::verify` in Rust (the `rust_overhead`
+example of this crate), plus offline calls that never touch the network (`Nik.parse`,
+an invalid NIK raising `InvalidNik`). The difference of (1) and (2) is the binding's
+overhead per call (argument conversion, GIL release/re-acquire, JSON decision decoding,
+dataclass construction). Also times `verify_many` with 8 threads.
+
+    python bindings/python/bench/overhead.py [--rounds 2000] [--release]
+
+Build the extension with the same profile (`maturin develop --release`) for a fair
+comparison with `--release`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import andal
+
+REPO = Path(__file__).resolve().parents[3]
+PARTNER, KEY = "demo-bank", "sandbox-demo-bank-key"
+
+
+def target_dir() -> Path:
+    env = os.environ.get("CARGO_TARGET_DIR")
+    return Path(env) if env else REPO / "target"
+
+
+def timed(fn: Callable[[int], object], rounds: int) -> Dict[str, float]:
+    samples: List[float] = []
+    for i in range(rounds):
+        t = time.perf_counter()
+        fn(i)
+        samples.append((time.perf_counter() - t) * 1e6)
+    samples.sort()
+    return {
+        "calls": rounds,
+        "mean_us": round(statistics.fmean(samples), 1),
+        "p50_us": round(samples[len(samples) // 2], 1),
+        "p99_us": round(samples[min(len(samples) - 1, len(samples) * 99 // 100)], 1),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--release", action="store_true", help="build the sandbox and Rust side in release")
+    args = ap.parse_args()
+    profile = ["--release"] if args.release else []
+    subdir = "release" if args.release else "debug"
+    subprocess.run(["cargo", "build", "-q", *profile, "-p", "andal-sandbox",
+                    "-p", "andal-python", "--example", "rust_overhead"], cwd=REPO, check=True)
+    sandbox_bin = target_dir() / subdir / "andal-sandbox"
+    rust_bin = target_dir() / subdir / "examples" / "rust_overhead"
+
+    people_jsonl = subprocess.run([str(sandbox_bin), "--seed", "7", "--sample", "200"],
+                                  check=True, capture_output=True, text=True).stdout
+    people: List[Dict[str, Any]] = [json.loads(line) for line in people_jsonl.splitlines()]
+    proc = subprocess.Popen([str(sandbox_bin), "--port", "0", "--seed", "7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        results: Dict[str, Any] = {"profile": subdir, "python": sys.version.split()[0]}
+
+        rust = subprocess.run([str(rust_bin), url, PARTNER, KEY, str(args.rounds)],
+                              input=people_jsonl, check=True, capture_output=True, text=True)
+        results["rust_verify"] = json.loads(rust.stdout)
+
+        with andal.Client(url, PARTNER, KEY, allow_insecure_http=True) as client:
+            def py_verify(i: int) -> object:
+                p = people[i % len(people)]
+                return client.verify(nik=p["nik"], full_name=p["full_name"], birth_date=p["birth_date"])
+
+            timed(py_verify, 10)  # warm-up
+            results["python_verify"] = timed(py_verify, args.rounds)
+
+            def bad_nik(i: int) -> object:
+                try:
+                    return client.verify(nik="3316", full_name="X", birth_date="2000-01-01")
+                except andal.InvalidNik as e:
+                    return e
+
+            results["python_invalid_nik_raise"] = timed(bad_nik, args.rounds)
+            results["python_nik_parse"] = timed(lambda i: andal.Nik.parse(people[i % len(people)]["nik"]), args.rounds)
+
+            rows = [dict(nik=p["nik"], full_name=p["full_name"], birth_date=p["birth_date"])
+                    for p in (people * (args.rounds // len(people) + 1))[: args.rounds]]
+            t = time.perf_counter()
+            batch = client.verify_many(rows, concurrency=8, progress=False)
+            took = time.perf_counter() - t
+            assert all(r.ok for r in batch)
+            results["python_verify_many_8_threads"] = {
+                "calls": len(rows), "checks_per_s": round(len(rows) / took, 1)}
+
+        py, rs = results["python_verify"]["mean_us"], results["rust_verify"]["mean_us"]
+        results["binding_overhead_mean_us"] = round(py - rs, 1)
+        print(json.dumps(results, indent=2))
+    finally:
+        proc.kill()
+        proc.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

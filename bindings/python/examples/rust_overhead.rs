@@ -1,0 +1,48 @@
+//! Rust side of `bench/overhead.py`: the same serial checks through `andal::Client`
+//! directly, so the Python binding's per-call overhead can be read as the difference.
+//!
+//! Usage: `rust_overhead URL PARTNER API_KEY ROUNDS < people.jsonl` (lines with `nik`,
+//! `full_name`, `birth_date`); prints one JSON object with per-call microseconds.
+
+use std::io::BufRead;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, partner, key, rounds] = &args[..] else {
+        eprintln!("usage: rust_overhead URL PARTNER API_KEY ROUNDS < people.jsonl");
+        std::process::exit(2);
+    };
+    let rounds: usize = rounds.parse().expect("ROUNDS must be a number");
+    let queries: Vec<andal::Query> = std::io::stdin()
+        .lock()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(&l.expect("stdin")).expect("json");
+            let s = |k: &str| v[k].as_str().expect("string field").to_owned();
+            andal::Query::parse(&s("nik"), &s("full_name"), &s("birth_date")).expect("query")
+        })
+        .collect();
+    let client = andal::Client::builder(url.as_str())
+        .partner_id(partner.as_str())
+        .api_key(key.as_str())
+        .allow_insecure_http(true)
+        .build()
+        .expect("client");
+    // Warm-up (connection pool).
+    for q in queries.iter().take(10) {
+        client.verify(q).expect("warm-up check");
+    }
+    let mut micros: Vec<f64> = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let q = &queries[i % queries.len()];
+        let t = Instant::now();
+        client.verify(q).expect("check");
+        micros.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    micros.sort_by(f64::total_cmp);
+    let mean = micros.iter().sum::<f64>() / micros.len() as f64;
+    let p50 = micros[micros.len() / 2];
+    let p99 = micros[(micros.len() * 99 / 100).min(micros.len() - 1)];
+    println!("{{\"calls\":{rounds},\"mean_us\":{mean:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}");
+}
