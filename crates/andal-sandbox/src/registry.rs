@@ -254,7 +254,8 @@ impl Registry {
     /// Generate a registry of `people` persons from `seed`, or reuse an identical one
     /// still alive in this process (generation is deterministic, so they are equal).
     pub fn generate(seed: u64, people: usize) -> Arc<Registry> {
-        static CACHE: OnceLock<Mutex<HashMap<(u64, usize), Weak<Registry>>>> = OnceLock::new();
+        type Cache = Mutex<HashMap<(u64, usize), Weak<Registry>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
         let mut map = cache.lock();
         if let Some(r) = map.get(&(seed, people)).and_then(Weak::upgrade) {

@@ -794,31 +794,31 @@ fn checks(sh: &Shared, req: &Request, partner: Option<&PartnerConfig>) -> Respon
     let map_key = (partner.partner_id.clone(), idem_key.to_owned());
     let mut store = sh.idem.lock();
     let now = Instant::now();
-    if let Some(e) = store.map.get(&map_key) {
-        if now.duration_since(e.created) < sh.idem_ttl {
-            if e.fingerprint != fingerprint {
-                return problem(
-                    ProblemCode::IdempotencyKeyReused,
-                    "Idempotency-Key already used with a different request body",
-                );
-            }
-            let body = Arc::clone(&e.body);
-            drop(store);
-            sh.accounting
-                .lock()
-                .partners
-                .entry(partner.partner_id.clone())
-                .or_default()
-                .idempotent_replays += 1;
-            tracing::debug!(partner = %partner.partner_id, "idempotent replay");
-            return Response::new(200, "application/json", body.to_vec())
-                .with_header("Idempotent-Replayed", "true");
+    if let Some(e) = store.map.get(&map_key)
+        && now.duration_since(e.created) < sh.idem_ttl
+    {
+        if e.fingerprint != fingerprint {
+            return problem(
+                ProblemCode::IdempotencyKeyReused,
+                "Idempotency-Key already used with a different request body",
+            );
         }
+        let body = Arc::clone(&e.body);
+        drop(store);
+        sh.accounting
+            .lock()
+            .partners
+            .entry(partner.partner_id.clone())
+            .or_default()
+            .idempotent_replays += 1;
+        tracing::debug!(partner = %partner.partner_id, "idempotent replay");
+        return Response::new(200, "application/json", body.to_vec())
+            .with_header("Idempotent-Replayed", "true");
     }
     let response = evaluate(sh, &partner.partner_id, &query);
     let body = Arc::new(serde_json::to_vec(&response).unwrap_or_default());
     store.inserts += 1;
-    if store.inserts % 1024 == 0 {
+    if store.inserts.is_multiple_of(1024) {
         let ttl = sh.idem_ttl;
         store.map.retain(|_, e| now.duration_since(e.created) < ttl);
     }
@@ -849,10 +849,10 @@ fn checks(sh: &Shared, req: &Request, partner: Option<&PartnerConfig>) -> Respon
 fn place_key(s: &str) -> String {
     let n = normalize_name(s);
     for prefix in ["KABUPATEN ", "KAB ", "KOTA "] {
-        if let Some(rest) = n.strip_prefix(prefix) {
-            if !rest.is_empty() {
-                return rest.to_owned();
-            }
+        if let Some(rest) = n.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            return rest.to_owned();
         }
     }
     n

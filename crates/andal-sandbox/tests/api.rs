@@ -398,9 +398,8 @@ fn concurrent_requests_from_eight_threads() {
     let sb = Arc::new(sandbox());
     let people = sb.sample(8);
     let mut handles = Vec::new();
-    for t in 0..8 {
+    for (t, p) in people.iter().cloned().enumerate() {
         let sb = Arc::clone(&sb);
-        let p = people[t].clone();
         handles.push(std::thread::spawn(move || {
             for i in 0..25 {
                 let r = check(sb.addr(), &format!("t{t}-{i}"), &body_of(&p));
