@@ -167,6 +167,12 @@ impl Conn {
             keep_alive = false;
             Body::TooLarge
         } else {
+            let expect = get("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+            if expect && len > self.buf.len() {
+                self.stream
+                    .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .map_err(|_| ReadError::Io)?;
+            }
             while self.buf.len() < len {
                 if self.fill()? == 0 {
                     return Err(ReadError::Bad("connection closed mid-body"));

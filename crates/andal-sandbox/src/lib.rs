@@ -85,6 +85,12 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
+// Tests share the handle across threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sandbox>();
+};
+
 /// Generate the registry, bind `127.0.0.1:port` and start serving.
 pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     let mut keys = std::collections::HashSet::new();

@@ -591,3 +591,24 @@ fn works_with_a_real_http_client() {
     // ureq pools connections: fewer connections than requests.
     assert!(sb.accounting().connections_accepted < 3);
 }
+
+#[test]
+fn expect_100_continue_is_honoured() {
+    use std::io::{Read, Write};
+    let sb = sandbox();
+    let body = serde_json::to_vec(&body_of(&sb.sample(1)[0])).unwrap();
+    let mut s = connect(sb.addr(), Duration::from_secs(5)).unwrap();
+    let head = format!(
+        "POST /v1/checks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {DEMO_BANK_KEY}\r\n\
+         Idempotency-Key: exp-100\r\nContent-Type: application/json\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&body).unwrap();
+    let r = read_response(&mut s).unwrap();
+    assert_eq!(r.status, 200);
+}
