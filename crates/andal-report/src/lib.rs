@@ -258,7 +258,8 @@ fn draw_panels<DB: DrawingBackend>(
         v
     };
     // Drawn tallest first, opaque, so the layers stack without blending.
-    let layers: [(&str, RGBColor, RGBColor, Vec<(f64, f64)>); 3] = [
+    type Layer<'a> = (&'a str, RGBColor, RGBColor, Vec<(f64, f64)>);
+    let layers: [Layer<'_>; 3] = [
         (
             "refused",
             C_REFUSED,

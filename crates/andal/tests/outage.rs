@@ -536,3 +536,25 @@ fn concurrent_recording_from_four_threads() {
     let series_total: u32 = r.series.buckets.iter().map(|b| b.offline + b.refused).sum();
     assert_eq!(series_total, 4000);
 }
+
+#[test]
+#[ignore = "prints the example used in docs/outage-record.md"]
+fn print_doc_example() {
+    let (clock, rec) = setup(OutageConfig::default().max_series_seconds(3));
+    rec.record_attempt_failure(&FailureKind::HttpStatus(503));
+    rec.record_attempt_failure(&FailureKind::ReadTimeout);
+    transition(&rec, BreakerState::Closed, BreakerState::Open);
+    rejection(&rec);
+    let id = rec.record_check(CheckOutcome::Offline).unwrap();
+    rec.record_check(CheckOutcome::Refused);
+    clock.advance(Duration::from_millis(42_500));
+    transition(&rec, BreakerState::Open, BreakerState::HalfOpen);
+    transition(&rec, BreakerState::HalfOpen, BreakerState::Closed);
+    rec.record_check(CheckOutcome::Online);
+    rec.record_reconciliation(id, ReconciliationOutcome::Confirmed)
+        .unwrap();
+    clock.advance(S);
+    let r = rec.report();
+    println!("{}", r.to_json());
+    println!("{}", r.summary_text());
+}
