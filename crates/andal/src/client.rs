@@ -14,6 +14,7 @@ use andal_resilience::{
 use crate::api::{self, CheckRequest, CheckResponse, Problem, ProblemCode};
 use crate::decision::{Decision, Provenance};
 use crate::error::{ConfigError, Error, Rejected, Unavailable, UnavailableCause};
+use crate::outage::{CheckOutcome, OutageConfig, OutageRecorder, OutageReport};
 use crate::query::Query;
 use crate::transport::{
     DEFAULT_MAX_RESPONSE_BYTES, FailureKind, HttpRequest, HttpResponse, Method, Transport,
@@ -76,6 +77,7 @@ pub struct ClientBuilder {
     breaker_registry: Option<Arc<BreakerRegistry>>,
     listeners: Vec<Arc<dyn EventListener>>,
     count_throttling: bool,
+    outage: Option<Arc<OutageRecorder>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -148,7 +150,9 @@ impl ClientBuilder {
         self
     }
     /// Share breakers with other clients: the breaker for this host comes from the registry
-    /// (one breaker per upstream host), and `breaker_config` is ignored.
+    /// (one breaker per upstream host), and `breaker_config` is ignored. The registry's
+    /// breakers report to the registry's listeners (`BreakerRegistry::with_listener`), not
+    /// to this client's: register a shared outage recorder there to see their transitions.
     pub fn breaker_registry(mut self, r: Arc<BreakerRegistry>) -> Self {
         self.breaker_registry = Some(r);
         self
@@ -162,6 +166,13 @@ impl ClientBuilder {
     /// own quota should not open the breaker; it is still retried after Retry-After).
     pub fn count_throttling_as_failure(mut self, yes: bool) -> Self {
         self.count_throttling = yes;
+        self
+    }
+
+    /// Record outages in this recorder (e.g. one shared by several clients) instead of the
+    /// client's own. It must use the same clock as the client.
+    pub fn outage_recorder(mut self, r: Arc<OutageRecorder>) -> Self {
+        self.outage = Some(r);
         self
     }
 
@@ -197,8 +208,16 @@ impl ClientBuilder {
             .into());
         }
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let outage = self.outage.unwrap_or_else(|| {
+            Arc::new(OutageRecorder::new(
+                clock.clone(),
+                OutageConfig::default().breaker(host.clone()),
+            ))
+        });
+        let mut listeners = self.listeners;
+        listeners.push(outage.clone());
         let mut policy = self.retry_policy.unwrap_or_else(RetryPolicy::builder);
-        for l in &self.listeners {
+        for l in &listeners {
             policy = policy.listener(l.clone());
         }
         let retry_policy = policy.build().map_err(|e| ConfigError::Invalid {
@@ -210,7 +229,7 @@ impl ClientBuilder {
                 name: "retry_budget",
                 reason: e.to_string(),
             })?;
-        for l in &self.listeners {
+        for l in &listeners {
             budget = budget.with_listener(l.clone());
         }
         let breaker = match self.breaker_registry {
@@ -221,7 +240,7 @@ impl ClientBuilder {
                     self.breaker_config.unwrap_or_default(),
                     &clock,
                 );
-                for l in &self.listeners {
+                for l in &listeners {
                     b = b.with_listener(l.clone());
                 }
                 Arc::new(b)
@@ -233,6 +252,7 @@ impl ClientBuilder {
                 retry_policy,
                 budget,
                 breaker,
+                outage,
                 count_throttling: self.count_throttling,
                 checks_url: format!("{base}{}", api::CHECKS_PATH),
                 base_url: base,
@@ -255,6 +275,7 @@ struct Inner {
     retry_policy: RetryPolicy,
     budget: RetryBudget,
     breaker: Arc<CircuitBreaker>,
+    outage: Arc<OutageRecorder>,
     count_throttling: bool,
     base_url: String,
     checks_url: String,
@@ -323,7 +344,19 @@ impl Client {
             breaker_registry: None,
             listeners: Vec::new(),
             count_throttling: false,
+            outage: None,
         }
+    }
+
+    /// The outage record: incidents (when, how long, why), checks answered online, offline
+    /// and refused during each, reconciliation outcomes. See `docs/outage-record.md`.
+    pub fn outage_report(&self) -> OutageReport {
+        self.inner.outage.report()
+    }
+
+    /// The recorder behind [`Client::outage_report`].
+    pub fn outage_recorder(&self) -> &Arc<OutageRecorder> {
+        &self.inner.outage
     }
 
     /// A snapshot of this client's resilience state (breaker state and rates, budget).
@@ -364,6 +397,24 @@ impl Client {
     /// budget must allow the retry, and the delay must fit in the deadline. Every attempt
     /// carries the same idempotency key, so the registry charges one access per check.
     pub fn verify_with(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
+        let result = self.online(query, opts);
+        let outcome = match &result {
+            Ok(_) => Some(CheckOutcome::Online),
+            Err(Error::Unavailable(_)) => Some(CheckOutcome::Refused),
+            Err(Error::Auth { .. } | Error::Rejected(_) | Error::Protocol(_)) => {
+                Some(CheckOutcome::Rejected)
+            }
+            // Nothing was sent: not part of the registry's record.
+            Err(_) => None,
+        };
+        if let Some(o) = outcome {
+            self.inner.outage.record_check(o);
+        }
+        result
+    }
+
+    /// The online path: deadline, breaker, attempts, retries.
+    fn online(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
         let inner = &*self.inner;
         let deadline = Deadline::after(&inner.clock, opts.deadline.unwrap_or(inner.deadline));
         let key = match &opts.idempotency_key {
@@ -417,6 +468,7 @@ impl Client {
                         CallOutcome::from_failure(&failure.kind, inner.count_throttling),
                         took,
                     );
+                    inner.outage.record_attempt_failure(&failure.kind);
                     (failure, retry_after)
                 }
             };

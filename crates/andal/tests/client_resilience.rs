@@ -306,6 +306,13 @@ fn breaker_opens_then_fails_fast_then_probes() {
             .transitions()
             .contains(&(BreakerState::Closed, BreakerState::Open))
     );
+    // The outage record saw the incident and why.
+    let report = h.client.outage_report();
+    assert_eq!(report.incidents.len(), 1);
+    let incident = &report.incidents[0];
+    assert!(incident.ongoing);
+    assert!(incident.causes.get("refused").copied().unwrap_or(0) >= 5);
+    assert!(incident.checks.refused >= 1);
     // After the open wait, exactly one probe goes out; the registry is back.
     h.clock.advance(Duration::from_secs(15));
     h.transport.steps.lock().push_back(ok());
