@@ -44,5 +44,7 @@ fn main() {
     let mean = micros.iter().sum::<f64>() / micros.len() as f64;
     let p50 = micros[micros.len() / 2];
     let p99 = micros[(micros.len() * 99 / 100).min(micros.len() - 1)];
-    println!("{{\"calls\":{rounds},\"mean_us\":{mean:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}");
+    println!(
+        "{{\"calls\":{rounds},\"mean_us\":{mean:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}"
+    );
 }

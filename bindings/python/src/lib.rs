@@ -276,6 +276,48 @@ impl PyNik {
     }
 }
 
+/// Circuit-breaker settings; `None` keeps the core's default. Durations in seconds.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct BreakerSettings {
+    count_window: Option<u32>,
+    minimum_number_of_calls: Option<u32>,
+    failure_rate_threshold: Option<f32>,
+    slow_call_duration_threshold: Option<f64>,
+    slow_call_rate_threshold: Option<f32>,
+    wait_duration_in_open: Option<f64>,
+    permitted_calls_in_half_open: Option<u32>,
+}
+
+impl BreakerSettings {
+    fn build(self, py: Python<'_>) -> PyResult<andal::resilience::BreakerConfig> {
+        let mut b = andal::resilience::BreakerConfig::builder();
+        if let Some(n) = self.count_window {
+            b = b.count_window(n);
+        }
+        if let Some(n) = self.minimum_number_of_calls {
+            b = b.minimum_number_of_calls(n);
+        }
+        if let Some(p) = self.failure_rate_threshold {
+            b = b.failure_rate_threshold(p);
+        }
+        if let Some(d) = self.slow_call_duration_threshold {
+            b = b.slow_call_duration_threshold(seconds(py, "breaker", d)?);
+        }
+        if let Some(p) = self.slow_call_rate_threshold {
+            b = b.slow_call_rate_threshold(p);
+        }
+        if let Some(d) = self.wait_duration_in_open {
+            b = b.wait_duration_in_open(seconds(py, "breaker", d)?);
+        }
+        if let Some(n) = self.permitted_calls_in_half_open {
+            b = b.permitted_calls_in_half_open(n);
+        }
+        b.build()
+            .map_err(|e| config_error(py, "breaker", &e.to_string()))
+    }
+}
+
 /// The native client. Use `andal.Client`, which wraps it with keyword arguments,
 /// dataclass results, batches and asyncio.
 #[pyclass(frozen, module = "andal._andal")]
@@ -298,7 +340,8 @@ impl NativeClient {
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None))]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         base_url: String,
@@ -308,15 +351,21 @@ impl NativeClient {
         attempt_timeout: f64,
         allow_insecure_http: bool,
         max_response_bytes: Option<u64>,
+        breaker: Option<BreakerSettings>,
+        count_throttling_as_failure: bool,
     ) -> PyResult<Self> {
         let mut builder = andal::Client::builder(base_url.clone())
             .partner_id(partner_id.clone())
             .api_key(api_key)
             .allow_insecure_http(allow_insecure_http)
             .deadline(seconds(py, "deadline", deadline)?)
-            .attempt_timeout(seconds(py, "attempt_timeout", attempt_timeout)?);
+            .attempt_timeout(seconds(py, "attempt_timeout", attempt_timeout)?)
+            .count_throttling_as_failure(count_throttling_as_failure);
         if let Some(n) = max_response_bytes {
             builder = builder.max_response_bytes(n);
+        }
+        if let Some(settings) = breaker {
+            builder = builder.breaker_config(settings.build(py)?);
         }
         let client = builder.build().map_err(|e| to_pyerr(py, e))?;
         Ok(NativeClient {
@@ -340,6 +389,31 @@ impl NativeClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .is_none()
+    }
+
+    /// A snapshot of the breaker and retry-budget state, as JSON (the core's serde form).
+    fn health(&self) -> PyResult<String> {
+        let health = self.client()?.health();
+        serde_json::to_string(&health).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Open the breaker by hand (announced maintenance): checks fail fast as
+    /// `Unavailable(cause="breaker_open")` until `reset_breaker()`.
+    fn force_open_breaker(&self) -> PyResult<()> {
+        self.client()?.breaker().force_open();
+        Ok(())
+    }
+
+    /// Disable the breaker: every call is admitted, nothing is measured.
+    fn disable_breaker(&self) -> PyResult<()> {
+        self.client()?.breaker().disable();
+        Ok(())
+    }
+
+    /// Back to a closed, empty breaker.
+    fn reset_breaker(&self) -> PyResult<()> {
+        self.client()?.breaker().reset();
+        Ok(())
     }
 
     /// Drop the client; further calls raise `RuntimeError`.

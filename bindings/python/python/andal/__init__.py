@@ -23,7 +23,17 @@ from ._errors import (
     TokenError,
     Unavailable,
 )
-from ._types import BatchResult, Decision, FieldMatch, FieldResults, Provenance, Verdict
+from ._types import (
+    BatchResult,
+    BreakerHealth,
+    BreakerSettings,
+    Decision,
+    FieldMatch,
+    FieldResults,
+    Health,
+    Provenance,
+    Verdict,
+)
 
 __all__ = [
     "__version__",
@@ -35,6 +45,9 @@ __all__ = [
     "FieldResults",
     "Provenance",
     "BatchResult",
+    "BreakerSettings",
+    "BreakerHealth",
+    "Health",
     "Row",
     "ProgressArg",
     "normalize_name",

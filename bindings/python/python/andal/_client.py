@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import sys
@@ -27,7 +28,7 @@ from typing import (
 from . import _andal
 from ._andal import Nik
 from ._errors import AndalError, InvalidInput
-from ._types import BatchResult, Decision
+from ._types import BatchResult, BreakerSettings, Decision, Health
 
 __all__ = ["Client", "Row", "ProgressArg"]
 
@@ -67,6 +68,8 @@ class Client:
         attempt_timeout: float = 2.0,
         allow_insecure_http: bool = False,
         max_response_bytes: Optional[int] = None,
+        breaker: Optional[BreakerSettings] = None,
+        count_throttling_as_failure: bool = False,
     ) -> None:
         self._native = _andal.NativeClient(
             base_url,
@@ -76,6 +79,8 @@ class Client:
             attempt_timeout=float(attempt_timeout),
             allow_insecure_http=bool(allow_insecure_http),
             max_response_bytes=max_response_bytes,
+            breaker=None if breaker is None else dataclasses.asdict(breaker),
+            count_throttling_as_failure=bool(count_throttling_as_failure),
         )
         self._deadline = float(deadline)
 
@@ -97,6 +102,24 @@ class Client:
     @property
     def closed(self) -> bool:
         return self._native.closed
+
+    def health(self) -> Health:
+        """A snapshot of the breaker and retry budget (for a status page or health
+        endpoint)."""
+        return Health._from_json(json.loads(self._native.health()))
+
+    def force_open_breaker(self) -> None:
+        """Open the breaker by hand (e.g. announced registry maintenance): checks fail
+        fast with ``Unavailable(cause="breaker_open")`` until :meth:`reset_breaker`."""
+        self._native.force_open_breaker()
+
+    def disable_breaker(self) -> None:
+        """Admit every call; measure nothing."""
+        self._native.disable_breaker()
+
+    def reset_breaker(self) -> None:
+        """Back to a closed breaker with an empty window."""
+        self._native.reset_breaker()
 
     def close(self) -> None:
         """Release the client. Checks already running finish; new ones raise

@@ -15,6 +15,9 @@ __all__ = [
     "Provenance",
     "Decision",
     "BatchResult",
+    "BreakerSettings",
+    "BreakerHealth",
+    "Health",
 ]
 
 
@@ -240,3 +243,76 @@ class BatchResult:
         if self.decision is not None:
             return f"BatchResult(index={self.index}, decision={self.decision!r})"
         return f"BatchResult(index={self.index}, error={self.error!r})"
+
+
+def _secs(v: Any) -> Optional[float]:
+    """A serde `Duration` ({"secs", "nanos"}) or a number, as seconds."""
+    if v is None:
+        return None
+    if isinstance(v, Mapping):
+        return float(v.get("secs", 0)) + float(v.get("nanos", 0)) / 1e9
+    return float(v)
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    """Circuit-breaker settings for :class:`andal.Client` (``None``: the core's default).
+
+    Durations are in seconds; rates in percent.
+    """
+
+    count_window: Optional[int] = None
+    minimum_number_of_calls: Optional[int] = None
+    failure_rate_threshold: Optional[float] = None
+    slow_call_duration_threshold: Optional[float] = None
+    slow_call_rate_threshold: Optional[float] = None
+    wait_duration_in_open: Optional[float] = None
+    permitted_calls_in_half_open: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class BreakerHealth:
+    """Breaker snapshot: ``state`` (``closed``, ``open``, ``half_open``, ``forced_open``,
+    ``disabled``), rates in percent (``None`` below the minimum number of calls), counts,
+    and seconds until a probe is admitted (open only)."""
+
+    state: str
+    failure_rate: Optional[float]
+    slow_call_rate: Optional[float]
+    calls: int
+    failed: int
+    slow: int
+    not_permitted: int
+    time_until_half_open: Optional[float]
+
+
+@dataclass(frozen=True)
+class Health:
+    """A client's resilience state: upstream ``host``, ``breaker`` and the retry tokens
+    left (``retry_budget_balance``)."""
+
+    host: str
+    breaker: BreakerHealth
+    retry_budget_balance: float
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> Health:
+        b = d["breaker"]
+        breaker = BreakerHealth(
+            state=str(b["state"]),
+            failure_rate=b.get("failure_rate"),
+            slow_call_rate=b.get("slow_call_rate"),
+            calls=int(b.get("calls", 0)),
+            failed=int(b.get("failed", 0)),
+            slow=int(b.get("slow", 0)),
+            not_permitted=int(b.get("not_permitted", 0)),
+            time_until_half_open=_secs(b.get("time_until_half_open")),
+        )
+        extra = {k: v for k, v in d.items() if k not in ("host", "breaker", "retry_budget_balance")}
+        return cls(
+            host=str(d["host"]),
+            breaker=breaker,
+            retry_budget_balance=float(d.get("retry_budget_balance", 0.0)),
+            extra=extra,
+        )
