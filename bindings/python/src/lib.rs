@@ -397,6 +397,13 @@ impl NativeClient {
         serde_json::to_string(&health).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
+    /// The outage record: `(json, summary_text)` of one report (the JSON form is
+    /// documented in `docs/outage-record.md`).
+    fn outage_report(&self) -> PyResult<(String, String)> {
+        let report = self.client()?.outage_report();
+        Ok((report.to_json(), report.summary_text()))
+    }
+
     /// Open the breaker by hand (announced maintenance): checks fail fast as
     /// `Unavailable(cause="breaker_open")` until `reset_breaker()`.
     fn force_open_breaker(&self) -> PyResult<()> {

@@ -53,3 +53,21 @@ def test_bad_breaker_settings_are_config_errors(sandbox: Any) -> None:
         andal.Client(sandbox.url, PARTNER, API_KEY, allow_insecure_http=True,
                      breaker=andal.BreakerSettings(failure_rate_threshold=250))
     assert info.value.setting == "breaker"
+
+
+def test_outage_report_records_an_outage(throwaway_sandbox: Any, person: Dict[str, Any]) -> None:
+    with andal.Client(throwaway_sandbox.url, PARTNER, API_KEY, allow_insecure_http=True, deadline=1.0) as c:
+        assert c.verify(**_kw(person)).source == "online"  # (the small registry may not hold them)
+        throwaway_sandbox.set_fault({"kind": "down"})
+        for _ in range(3):
+            with pytest.raises(andal.Unavailable):
+                c.verify(**_kw(person))
+        report = c.outage_report()
+    assert isinstance(report, andal.OutageReport)
+    data = report.to_dict()
+    assert data["format_version"] == 1
+    assert report.totals["checks"]  # online and refused checks counted
+    assert sum(report.totals["attempt_failures"].values()) >= 3
+    assert isinstance(report.summary, str) and report.summary
+    text = report.to_json() + report.summary + repr(report)
+    assert person["nik"] not in text and person["full_name"] not in text

@@ -31,6 +31,7 @@ from ._types import (
     FieldMatch,
     FieldResults,
     Health,
+    OutageReport,
     Provenance,
     Verdict,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "BreakerSettings",
     "BreakerHealth",
     "Health",
+    "OutageReport",
     "Row",
     "ProgressArg",
     "normalize_name",

@@ -28,7 +28,7 @@ from typing import (
 from . import _andal
 from ._andal import Nik
 from ._errors import AndalError, InvalidInput
-from ._types import BatchResult, BreakerSettings, Decision, Health
+from ._types import BatchResult, BreakerSettings, Decision, Health, OutageReport
 
 __all__ = ["Client", "Row", "ProgressArg"]
 
@@ -107,6 +107,12 @@ class Client:
         """A snapshot of the breaker and retry budget (for a status page or health
         endpoint)."""
         return Health._from_json(json.loads(self._native.health()))
+
+    def outage_report(self) -> OutageReport:
+        """The outage record of this client (incidents, causes, checks served or
+        refused during each): what operators and auditors read."""
+        json_text, summary = self._native.outage_report()
+        return OutageReport(json_text, summary)
 
     def force_open_breaker(self) -> None:
         """Open the breaker by hand (e.g. announced registry maintenance): checks fail

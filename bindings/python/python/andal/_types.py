@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from ._errors import AndalError, ProtocolError
 
@@ -18,6 +18,7 @@ __all__ = [
     "BreakerSettings",
     "BreakerHealth",
     "Health",
+    "OutageReport",
 ]
 
 
@@ -315,4 +316,60 @@ class Health:
             breaker=breaker,
             retry_budget_balance=float(d.get("retry_budget_balance", 0.0)),
             extra=extra,
+        )
+
+
+class OutageReport:
+    """The client's outage record: when each outage began and ended, what failed
+    (refused, timeouts, TLS, HTTP 5xx, throttling), how many checks were answered online,
+    offline or refused during it, and how offline decisions were reconciled.
+
+    ``to_dict()`` is the documented JSON form (``docs/outage-record.md``); ``summary``
+    a plain-text digest for operators. Contains no personal data.
+    """
+
+    __slots__ = ("_data", "_json", "_summary")
+
+    def __init__(self, json_text: str, summary: str) -> None:
+        import json
+
+        self._json = json_text
+        self._data: Dict[str, Any] = json.loads(json_text)
+        self._summary = summary
+
+    @property
+    def summary(self) -> str:
+        return self._summary
+
+    @property
+    def generated_at(self) -> str:
+        return str(self._data.get("generated_at", ""))
+
+    @property
+    def incidents(self) -> List[Dict[str, Any]]:
+        """Kept incidents, oldest first (``started_at``, ``ended_at``, ``ongoing``,
+        ``duration_ms``, ``causes``, ``checks``, ...)."""
+        return list(self._data.get("incidents", []))
+
+    @property
+    def totals(self) -> Dict[str, Any]:
+        return dict(self._data.get("totals", {}))
+
+    @property
+    def ongoing(self) -> bool:
+        """True while an outage is open."""
+        return self._data.get("current", {}).get("open_incident") is not None
+
+    def to_dict(self) -> Dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(self._data)
+
+    def to_json(self) -> str:
+        return self._json
+
+    def __repr__(self) -> str:
+        return (
+            f"OutageReport(generated_at={self.generated_at!r}, "
+            f"incidents={len(self.incidents)}, ongoing={self.ongoing})"
         )
