@@ -8,7 +8,9 @@ use crate::error::AndalError;
 use crate::guard;
 use crate::nik::NikInfo;
 use crate::oneshot;
-use crate::resilience::{BreakerSettings, ClientHealth, ForeignListener, ResilienceListener};
+use crate::resilience::{
+    BreakerSettings, ClientHealth, ForeignListener, OutageTotals, ResilienceListener,
+};
 use crate::transport::{ForeignTransport, HttpTransport};
 use crate::types::Decision;
 
@@ -204,6 +206,28 @@ impl AndalClient {
     /// Back to closed, counts cleared.
     pub fn reset_breaker(&self) {
         self.inner.breaker().reset();
+    }
+
+    /// The outage record as JSON (stable layout, `format_version` 1; see
+    /// docs/outage-record.md): incidents, causes, checks served or refused, reconciliation.
+    pub fn outage_report_json(&self) -> Result<String, AndalError> {
+        guard("outage_report_json", || {
+            Ok(self.inner.outage_report().to_json())
+        })
+    }
+
+    /// The outage record as a short human-readable text, for an operator screen.
+    pub fn outage_summary(&self) -> Result<String, AndalError> {
+        guard("outage_summary", || {
+            Ok(self.inner.outage_report().summary_text())
+        })
+    }
+
+    /// Headline numbers of the outage record.
+    pub fn outage_totals(&self) -> Result<OutageTotals, AndalError> {
+        guard("outage_totals", || {
+            Ok(OutageTotals::from(&self.inner.outage_report()))
+        })
     }
 
     /// The partner id.

@@ -30,7 +30,7 @@ pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
 pub use resilience::{
-    BreakerSettings, BreakerState, ClientHealth, ListenerError, ResilienceEvent,
+    BreakerSettings, BreakerState, ClientHealth, ListenerError, OutageTotals, ResilienceEvent,
     ResilienceListener, RetryStopReason,
 };
 pub use transport::{

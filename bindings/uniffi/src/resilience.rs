@@ -296,3 +296,43 @@ impl From<andal::ClientHealth> for ClientHealth {
         }
     }
 }
+
+/// Headline numbers of a client's outage record (the full record: `outageReportJson`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OutageTotals {
+    /// Incidents ever opened.
+    pub incidents: u64,
+    /// Sum of incident durations, in ms (the ongoing one up to now).
+    pub incident_time_ms: u64,
+    /// Whether an incident is open now.
+    pub incident_open: bool,
+    /// Checks answered by the registry.
+    pub checks_online: u64,
+    /// Checks answered from offline evidence.
+    pub checks_offline: u64,
+    /// Checks refused as unavailable (no fallback).
+    pub checks_refused: u64,
+    /// Checks rejected (4xx, auth): not outage related.
+    pub checks_rejected: u64,
+    /// Breaker transitions seen.
+    pub breaker_transitions: u64,
+    /// Breaker rejections seen.
+    pub breaker_rejections: u64,
+}
+
+impl From<&andal::outage::OutageReport> for OutageTotals {
+    fn from(r: &andal::outage::OutageReport) -> Self {
+        let t = &r.totals;
+        OutageTotals {
+            incidents: t.incidents,
+            incident_time_ms: t.incident_time_ms,
+            incident_open: r.current.open_incident.is_some(),
+            checks_online: t.checks.online,
+            checks_offline: t.checks.offline,
+            checks_refused: t.checks.refused,
+            checks_rejected: t.checks.rejected,
+            breaker_transitions: t.breaker_transitions,
+            breaker_rejections: t.breaker_rejections,
+        }
+    }
+}

@@ -683,6 +683,22 @@ public protocol AndalClientProtocol: AnyObject, Sendable {
     func host()  -> String
     
     /**
+     * The outage record as JSON (stable layout, `format_version` 1; see
+     * docs/outage-record.md): incidents, causes, checks served or refused, reconciliation.
+     */
+    func outageReportJson() throws  -> String
+    
+    /**
+     * The outage record as a short human-readable text, for an operator screen.
+     */
+    func outageSummary() throws  -> String
+    
+    /**
+     * Headline numbers of the outage record.
+     */
+    func outageTotals() throws  -> OutageTotals
+    
+    /**
      * The partner id.
      */
     func partnerId()  -> String
@@ -822,6 +838,43 @@ open func host() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_andal_uniffi_fn_method_andalclient_host(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The outage record as JSON (stable layout, `format_version` 1; see
+     * docs/outage-record.md): incidents, causes, checks served or refused, reconciliation.
+     */
+open func outageReportJson()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_outage_report_json(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The outage record as a short human-readable text, for an operator screen.
+     */
+open func outageSummary()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_outage_summary(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Headline numbers of the outage record.
+     */
+open func outageTotals()throws  -> OutageTotals  {
+    return try  FfiConverterTypeOutageTotals_lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_outage_totals(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2710,6 +2763,145 @@ public func FfiConverterTypeNikInfo_lower(_ value: NikInfo) -> RustBuffer {
 
 
 /**
+ * Headline numbers of a client's outage record (the full record: `outageReportJson`).
+ */
+public struct OutageTotals: Equatable, Hashable {
+    /**
+     * Incidents ever opened.
+     */
+    public var incidents: UInt64
+    /**
+     * Sum of incident durations, in ms (the ongoing one up to now).
+     */
+    public var incidentTimeMs: UInt64
+    /**
+     * Whether an incident is open now.
+     */
+    public var incidentOpen: Bool
+    /**
+     * Checks answered by the registry.
+     */
+    public var checksOnline: UInt64
+    /**
+     * Checks answered from offline evidence.
+     */
+    public var checksOffline: UInt64
+    /**
+     * Checks refused as unavailable (no fallback).
+     */
+    public var checksRefused: UInt64
+    /**
+     * Checks rejected (4xx, auth): not outage related.
+     */
+    public var checksRejected: UInt64
+    /**
+     * Breaker transitions seen.
+     */
+    public var breakerTransitions: UInt64
+    /**
+     * Breaker rejections seen.
+     */
+    public var breakerRejections: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Incidents ever opened.
+         */incidents: UInt64, 
+        /**
+         * Sum of incident durations, in ms (the ongoing one up to now).
+         */incidentTimeMs: UInt64, 
+        /**
+         * Whether an incident is open now.
+         */incidentOpen: Bool, 
+        /**
+         * Checks answered by the registry.
+         */checksOnline: UInt64, 
+        /**
+         * Checks answered from offline evidence.
+         */checksOffline: UInt64, 
+        /**
+         * Checks refused as unavailable (no fallback).
+         */checksRefused: UInt64, 
+        /**
+         * Checks rejected (4xx, auth): not outage related.
+         */checksRejected: UInt64, 
+        /**
+         * Breaker transitions seen.
+         */breakerTransitions: UInt64, 
+        /**
+         * Breaker rejections seen.
+         */breakerRejections: UInt64) {
+        self.incidents = incidents
+        self.incidentTimeMs = incidentTimeMs
+        self.incidentOpen = incidentOpen
+        self.checksOnline = checksOnline
+        self.checksOffline = checksOffline
+        self.checksRefused = checksRefused
+        self.checksRejected = checksRejected
+        self.breakerTransitions = breakerTransitions
+        self.breakerRejections = breakerRejections
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OutageTotals: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutageTotals: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutageTotals {
+        return
+            try OutageTotals(
+                incidents: FfiConverterUInt64.read(from: &buf), 
+                incidentTimeMs: FfiConverterUInt64.read(from: &buf), 
+                incidentOpen: FfiConverterBool.read(from: &buf), 
+                checksOnline: FfiConverterUInt64.read(from: &buf), 
+                checksOffline: FfiConverterUInt64.read(from: &buf), 
+                checksRefused: FfiConverterUInt64.read(from: &buf), 
+                checksRejected: FfiConverterUInt64.read(from: &buf), 
+                breakerTransitions: FfiConverterUInt64.read(from: &buf), 
+                breakerRejections: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OutageTotals, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.incidents, into: &buf)
+        FfiConverterUInt64.write(value.incidentTimeMs, into: &buf)
+        FfiConverterBool.write(value.incidentOpen, into: &buf)
+        FfiConverterUInt64.write(value.checksOnline, into: &buf)
+        FfiConverterUInt64.write(value.checksOffline, into: &buf)
+        FfiConverterUInt64.write(value.checksRefused, into: &buf)
+        FfiConverterUInt64.write(value.checksRejected, into: &buf)
+        FfiConverterUInt64.write(value.breakerTransitions, into: &buf)
+        FfiConverterUInt64.write(value.breakerRejections, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutageTotals_lift(_ buf: RustBuffer) throws -> OutageTotals {
+    return try FfiConverterTypeOutageTotals.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutageTotals_lower(_ value: OutageTotals) -> RustBuffer {
+    return FfiConverterTypeOutageTotals.lower(value)
+}
+
+
+/**
  * Every error an Andal call can raise. Messages never contain personal data.
  */
 public 
@@ -4550,6 +4742,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_host() != 53190) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_outage_report_json() != 46046) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_outage_summary() != 44643) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_outage_totals() != 45604) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_partner_id() != 44015) {

@@ -67,8 +67,18 @@ class ResilienceTest {
             assertTrue(health.notPermitted >= 1u)
             assertTrue(health.host.startsWith("127.0.0.1:"), health.host)
 
+            // The outage record saw it all.
+            val totals = client.outageTotals()
+            assertTrue(totals.incidents >= 1u, "$totals")
+            assertTrue(totals.breakerTransitions >= 1u && totals.breakerRejections >= 1u, "$totals")
+            assertTrue(totals.checksRefused >= 5u, "$totals")
+            assertTrue(client.outageReportJson().contains("\"format_version\": 1"))
+            assertTrue(client.outageSummary().isNotBlank())
+            assertTrue(!client.outageReportJson().contains(person.nik), "no personal data in the record")
+
             client.resetBreaker()
             assertEquals(Verdict.MATCH, client.verify(person.query()).verdict)
+            assertEquals(1uL, client.outageTotals().checksOnline)
         }
     }
 
