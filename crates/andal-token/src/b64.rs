@@ -19,6 +19,19 @@ pub(crate) fn decode(s: &str, part: Part) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::BadBase64 { part })
 }
 
+/// Strict decode into a caller buffer (no allocation); too long is an error.
+pub(crate) fn decode_into(s: &str, part: Part, out: &mut [u8]) -> Result<usize, TokenError> {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(TokenError::BadBase64 { part });
+    }
+    URL_SAFE_NO_PAD
+        .decode_slice(s, out)
+        .map_err(|_| TokenError::BadBase64 { part })
+}
+
 /// Encode as unpadded base64url.
 pub fn encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

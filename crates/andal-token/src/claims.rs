@@ -189,15 +189,27 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(acc) == 0
 }
 
+/// Maximum salt length in bytes accepted by verifiers.
+pub const MAX_SALT_BYTES: usize = 64;
+
 impl FieldDigest {
-    pub(crate) fn decoded(&self) -> Result<(Vec<u8>, Vec<u8>), TokenError> {
+    /// Decoded (salt buffer, salt length, digest), without allocating.
+    pub(crate) fn decoded(&self) -> Result<([u8; MAX_SALT_BYTES], usize, [u8; 32]), TokenError> {
         let malformed = TokenError::Malformed { part: Part::Claims };
-        let salt = b64::decode(&self.salt, Part::Claims).map_err(|_| malformed.clone())?;
-        let digest = b64::decode(&self.digest, Part::Claims).map_err(|_| malformed.clone())?;
-        if salt.len() < MIN_SALT_BYTES || digest.len() != 32 {
+        let mut salt = [0u8; MAX_SALT_BYTES];
+        let mut digest = [0u8; 32];
+        let n =
+            b64::decode_into(&self.salt, Part::Claims, &mut salt).map_err(|_| malformed.clone())?;
+        // exact-length target: a shorter or longer digest is an error
+        if self.digest.len() != 43 {
             return Err(malformed);
         }
-        Ok((salt, digest))
+        let d = b64::decode_into(&self.digest, Part::Claims, &mut digest)
+            .map_err(|_| malformed.clone())?;
+        if n < MIN_SALT_BYTES || d != 32 {
+            return Err(malformed);
+        }
+        Ok((salt, n, digest))
     }
 }
 
@@ -206,7 +218,7 @@ impl Claims {
     /// (constant-time comparison). A malformed digest never matches.
     pub fn field_matches(&self, field: Field, value: &str) -> bool {
         match self.dig.get(field).decoded() {
-            Ok((salt, digest)) => ct_eq(&field_digest(field, &salt, value), &digest),
+            Ok((salt, n, digest)) => ct_eq(&field_digest(field, &salt[..n], value), &digest),
             Err(_) => false,
         }
     }

@@ -29,16 +29,28 @@ pub(crate) struct Compact<'a> {
     pub signature: Vec<u8>,
 }
 
+#[derive(serde::Deserialize)]
+struct RawHeader {
+    alg: Value,
+    #[serde(default)]
+    typ: Option<Value>,
+    #[serde(default)]
+    kid: Option<Value>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
 fn header_from(bytes: &[u8]) -> Result<Header, TokenError> {
-    let mut m = json::parse_object(bytes, Part::Header)?;
-    let alg = match m.get("alg") {
-        Some(Value::String(s)) => Alg::from_jose(s)?,
-        Some(_) => return Err(TokenError::Malformed { part: Part::Header }),
-        None => return Err(TokenError::Malformed { part: Part::Header }),
+    let malformed = TokenError::Malformed { part: Part::Header };
+    // Duplicate-checked, then typed (a missing `alg` is malformed).
+    let h: RawHeader = json::parse_typed(bytes, Part::Header)?;
+    let alg = match h.alg {
+        Value::String(s) => Alg::from_jose(&s)?,
+        _ => return Err(malformed),
     };
     // We implement no extension, so any `crit` (even empty: RFC 7515 §4.1.11
     // forbids an empty list) is rejected.
-    if m.contains_key("crit") {
+    if h.crit.is_some() {
         return Err(TokenError::UnknownCrit);
     }
     let opt_str = |v: Option<Value>| -> Result<Option<String>, TokenError> {
@@ -48,9 +60,11 @@ fn header_from(bytes: &[u8]) -> Result<Header, TokenError> {
             Some(_) => Err(TokenError::Malformed { part: Part::Header }),
         }
     };
-    let typ = opt_str(m.remove("typ"))?;
-    let kid = opt_str(m.remove("kid"))?;
-    Ok(Header { alg, typ, kid })
+    Ok(Header {
+        alg,
+        typ: opt_str(h.typ)?,
+        kid: opt_str(h.kid)?,
+    })
 }
 
 /// Structural parse: size, exactly three segments, strict base64url,

@@ -48,7 +48,7 @@ pub mod issue;
 pub use b64::encode as b64url_encode;
 pub use claims::{
     ATTESTATION_TYP, Claims, FIELD_DIGEST_DOMAIN, Field, FieldDigest, FieldDigests, FieldMatches,
-    FieldValues, MIN_SALT_BYTES, STATUS_ACTIVE_MATCH, field_digest,
+    FieldValues, MAX_SALT_BYTES, MIN_SALT_BYTES, STATUS_ACTIVE_MATCH, field_digest,
 };
 pub use error::{Part, RevokedBy, TokenError};
 pub use jwk::{Alg, Jwk, RootKey, VerifyingKey};
