@@ -26,6 +26,9 @@ mod resilience;
 mod transport;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};

@@ -1,0 +1,192 @@
+//! Unit tests of the translation layer (the Kotlin suite covers it end to end).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use andal::Transport as _;
+
+use crate::error::AndalError;
+use crate::transport::{ForeignTransport, HttpResponse, HttpTransport, TransportError};
+use crate::types::{FailureKind, UnavailableReason};
+use crate::{guard, parse_nik};
+
+#[test]
+fn every_core_error_maps_to_a_structured_variant() {
+    use andal::api::ProblemCode;
+    let cases: Vec<(andal::Error, &str)> = vec![
+        (andal::NikError::Serial.into(), "invalid_input"),
+        (
+            andal::Error::Config(andal::ConfigError::InsecureHttp),
+            "config",
+        ),
+        (
+            andal::Error::Auth {
+                status: 401,
+                code: ProblemCode::Unauthorized,
+            },
+            "auth",
+        ),
+        (andal::Error::Protocol("bad".into()), "protocol"),
+    ];
+    for (core, code) in cases {
+        let ffi = AndalError::from(core);
+        assert_eq!(ffi.code(), code, "{ffi:?}");
+    }
+    match AndalError::from(andal::Error::Auth {
+        status: 403,
+        code: ProblemCode::Forbidden,
+    }) {
+        AndalError::Auth { status, code } => {
+            assert_eq!((status, code.as_str()), (403, "forbidden"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn invalid_nik_never_echoes_the_digits() {
+    let err = parse_nik("3316094507990000".into()).unwrap_err();
+    assert!(matches!(err, AndalError::InvalidInput { .. }));
+    assert!(!err.to_string().contains("3316094507990000"));
+    let ok = parse_nik(" 3316094507990001 ".into()).unwrap();
+    assert_eq!(ok.masked, "3316**********01");
+}
+
+#[test]
+fn a_panic_becomes_internal() {
+    let r: Result<(), AndalError> = guard("test", || panic!("boom"));
+    match r {
+        Err(AndalError::Internal { reason }) => assert!(reason.contains("boom")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unavailable_reason_is_structured() {
+    let e = AndalError::from(andal::Error::Unavailable(andal_unavailable(
+        andal::UnavailableCause::Upstream(andal::FailureKind::HttpStatus(503)),
+    )));
+    match e {
+        AndalError::Unavailable { reason, label, .. } => {
+            assert_eq!(label, "http_503");
+            assert_eq!(
+                reason,
+                UnavailableReason::Upstream {
+                    failure: FailureKind::HttpStatus { status: 503 }
+                }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn andal_unavailable(cause: andal::UnavailableCause) -> andal::Unavailable {
+    // `Unavailable` is non-exhaustive: build one through the client's own error path.
+    let client = andal::Client::builder("http://127.0.0.1:9")
+        .partner_id("p")
+        .api_key("k")
+        .allow_insecure_http(true)
+        .retry_policy(andal::resilience::RetryPolicy::builder().max_attempts(1))
+        .transport(Arc::new(Fixed(cause)))
+        .build()
+        .unwrap();
+    let q = andal::Query::parse("3316094507990001", "Siti", "1999-07-05").unwrap();
+    match client.verify(&q) {
+        Err(andal::Error::Unavailable(u)) => u,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A core transport failing with the status/kind of a cause (only `Upstream` is used).
+#[derive(Debug)]
+struct Fixed(andal::UnavailableCause);
+
+impl andal::Transport for Fixed {
+    fn send(
+        &self,
+        _: &andal::HttpRequest,
+        _: Duration,
+        _: u64,
+    ) -> Result<andal::HttpResponse, andal::TransportError> {
+        match &self.0 {
+            andal::UnavailableCause::Upstream(andal::FailureKind::HttpStatus(s)) => {
+                Ok(andal::HttpResponse {
+                    status: *s,
+                    headers: vec![],
+                    body: vec![],
+                })
+            }
+            _ => Err(andal::TransportError::new(andal::FailureKind::Refused, "x")),
+        }
+    }
+}
+
+struct Foreign<F>(F);
+impl<F> HttpTransport for Foreign<F>
+where
+    F: Fn(u64) -> Result<HttpResponse, TransportError> + Send + Sync,
+{
+    fn send(
+        &self,
+        _: crate::HttpRequest,
+        _: u64,
+        max_body: u64,
+    ) -> Result<HttpResponse, TransportError> {
+        (self.0)(max_body)
+    }
+}
+
+fn request() -> andal::HttpRequest {
+    andal::HttpRequest {
+        method: andal::Method::Post,
+        url: "http://x/v1/checks".into(),
+        headers: vec![("Authorization".into(), "Bearer k".into())],
+        body: b"{}".to_vec(),
+    }
+}
+
+#[test]
+fn foreign_transport_adapter_classifies() {
+    let ok = ForeignTransport(Arc::new(Foreign(|_| {
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: vec![1, 2, 3],
+        })
+    })));
+    assert_eq!(
+        ok.send(&request(), Duration::from_secs(1), 10)
+            .unwrap()
+            .body,
+        vec![1, 2, 3]
+    );
+
+    let huge = ForeignTransport(Arc::new(Foreign(|max| {
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: vec![0; max as usize + 1],
+        })
+    })));
+    let e = huge
+        .send(&request(), Duration::from_secs(1), 10)
+        .unwrap_err();
+    assert_eq!(e.kind, andal::FailureKind::TooLarge);
+
+    let refused = ForeignTransport(Arc::new(Foreign(|_| {
+        Err(TransportError::Failed {
+            kind: FailureKind::Refused,
+            detail: "no".into(),
+        })
+    })));
+    let e = refused
+        .send(&request(), Duration::from_secs(1), 10)
+        .unwrap_err();
+    assert_eq!(e.kind, andal::FailureKind::Refused);
+
+    let panics = ForeignTransport(Arc::new(Foreign(|_| panic!("foreign bug"))));
+    let e = panics
+        .send(&request(), Duration::from_secs(1), 10)
+        .unwrap_err();
+    assert_eq!(e.kind, andal::FailureKind::Protocol);
+}
