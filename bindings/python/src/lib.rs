@@ -431,6 +431,7 @@ impl NativeClient {
     /// One check. Returns the decision as JSON (the core's serde form); the Python layer
     /// turns it into a `Decision`. The GIL is released for validation and the network.
     #[pyo3(signature = (nik, full_name, birth_date, birth_place=None, idempotency_key=None, deadline=None))]
+    #[allow(clippy::too_many_arguments)]
     fn verify(
         &self,
         py: Python<'_>,
