@@ -8,9 +8,10 @@
 //! Network calls run with the GIL released (`Python::detach`), so other Python threads
 //! keep running while a check waits on the registry.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use andal::resilience::{EventListener, ResilienceEvent};
 use andal::{CheckOptions, ConfigError, Error, InputError, NikError, UnavailableCause};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -318,6 +319,117 @@ impl BreakerSettings {
     }
 }
 
+/// The core's serde label of a unit enum (`closed`, `half_open`, `attempts_exhausted`).
+macro_rules! serde_label {
+    ($v:expr) => {
+        serde_json::to_value($v)
+            .ok()
+            .and_then(|j| j.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".to_owned())
+    };
+}
+
+/// Forwards resilience events to a Python callable as dicts (no personal data: upstream
+/// names, states, durations and failure labels only). Runs on the checking thread; the
+/// GIL is taken just for the call. A callback that raises is reported through
+/// `sys.unraisablehook` and never breaks the check.
+struct PyListener {
+    callback: Py<PyAny>,
+}
+
+impl PyListener {
+    fn event_dict<'py>(py: Python<'py>, event: &ResilienceEvent) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        match event {
+            ResilienceEvent::StateTransition { breaker, from, to } => {
+                d.set_item("kind", "state_transition")?;
+                d.set_item("breaker", &**breaker)?;
+                d.set_item("from", serde_label!(from))?;
+                d.set_item("to", serde_label!(to))?;
+            }
+            ResilienceEvent::CallRejected {
+                breaker,
+                state,
+                retry_after,
+            } => {
+                d.set_item("kind", "call_rejected")?;
+                d.set_item("breaker", &**breaker)?;
+                d.set_item("state", serde_label!(state))?;
+                d.set_item("retry_after", retry_after.map(|x| x.as_secs_f64()))?;
+            }
+            ResilienceEvent::RetryScheduled {
+                attempt,
+                delay,
+                failure,
+            } => {
+                d.set_item("kind", "retry_scheduled")?;
+                d.set_item("attempt", *attempt)?;
+                d.set_item("delay", delay.as_secs_f64())?;
+                d.set_item("failure", failure.label().as_ref())?;
+            }
+            ResilienceEvent::RetryStopped {
+                attempts,
+                reason,
+                failure,
+            } => {
+                d.set_item("kind", "retry_stopped")?;
+                d.set_item("attempts", *attempts)?;
+                d.set_item("reason", serde_label!(reason))?;
+                d.set_item("failure", failure.label().as_ref())?;
+            }
+            ResilienceEvent::RetryBudgetExhausted { balance } => {
+                d.set_item("kind", "retry_budget_exhausted")?;
+                d.set_item("balance", *balance)?;
+            }
+            _ => {
+                d.set_item("kind", "other")?;
+            }
+        }
+        Ok(d)
+    }
+}
+
+impl EventListener for PyListener {
+    fn on_event(&self, event: &ResilienceEvent) {
+        Python::attach(|py| {
+            let result =
+                Self::event_dict(py, event).and_then(|d| self.callback.call1(py, (d,)).map(drop));
+            if let Err(e) = result {
+                e.write_unraisable(py, Some(self.callback.bind(py)));
+            }
+        });
+    }
+}
+
+/// Retry settings; `None` keeps the core's default. Durations in seconds.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct RetrySettings {
+    max_attempts: Option<u32>,
+    base: Option<f64>,
+    cap: Option<f64>,
+}
+
+impl RetrySettings {
+    fn builder(self, py: Python<'_>) -> PyResult<andal::resilience::RetryPolicyBuilder> {
+        let mut b = andal::resilience::RetryPolicy::builder();
+        if let Some(n) = self.max_attempts {
+            b = b.max_attempts(n);
+        }
+        if let Some(d) = self.base {
+            b = b.base(seconds(py, "retry", d)?);
+        }
+        if let Some(d) = self.cap {
+            b = b.cap(seconds(py, "retry", d)?);
+        }
+        // Validate here so that a bad setting is a ConfigError naming `retry`.
+        b.clone()
+            .build()
+            .map_err(|e| config_error(py, "retry", &e.to_string()))?;
+        Ok(b)
+    }
+}
+
 /// The native client. Use `andal.Client`, which wraps it with keyword arguments,
 /// dataclass results, batches and asyncio.
 #[pyclass(frozen, module = "andal._andal")]
@@ -340,7 +452,7 @@ impl NativeClient {
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false))]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -353,6 +465,8 @@ impl NativeClient {
         max_response_bytes: Option<u64>,
         breaker: Option<BreakerSettings>,
         count_throttling_as_failure: bool,
+        retry: Option<RetrySettings>,
+        on_event: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let mut builder = andal::Client::builder(base_url.clone())
             .partner_id(partner_id.clone())
@@ -366,6 +480,12 @@ impl NativeClient {
         }
         if let Some(settings) = breaker {
             builder = builder.breaker_config(settings.build(py)?);
+        }
+        if let Some(settings) = retry {
+            builder = builder.retry_policy(settings.builder(py)?);
+        }
+        if let Some(callback) = on_event {
+            builder = builder.listener(Arc::new(PyListener { callback }));
         }
         let client = builder.build().map_err(|e| to_pyerr(py, e))?;
         Ok(NativeClient {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -71,3 +71,50 @@ def test_outage_report_records_an_outage(throwaway_sandbox: Any, person: Dict[st
     assert isinstance(report.summary, str) and report.summary
     text = report.to_json() + report.summary + repr(report)
     assert person["nik"] not in text and person["full_name"] not in text
+
+
+def test_events_and_retry_settings(faults: Any, person: Dict[str, Any]) -> None:
+    events: List[Dict[str, Any]] = []
+    faults.set_fault({"kind": "error", "status": 503, "rate": 1.0})
+    with andal.Client(faults.url, PARTNER, API_KEY, allow_insecure_http=True, deadline=3.0,
+                      retry=andal.RetrySettings(max_attempts=3, base=0.01, cap=0.05),
+                      on_event=events.append) as c:
+        with pytest.raises(andal.Unavailable) as info:
+            c.verify(**_kw(person))
+    assert info.value.attempts == 3
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("retry_scheduled") == 2
+    assert kinds[-1] == "retry_stopped"
+    stopped = events[-1]
+    assert stopped["reason"] == "attempts_exhausted" and stopped["failure"] == "http_503"
+    assert all(0 <= e["delay"] <= 0.05 for e in events if e["kind"] == "retry_scheduled")
+    assert person["nik"] not in repr(events)
+
+
+def test_raising_event_callback_never_breaks_a_check(client: andal.Client, sandbox: Any,
+                                                      person: Dict[str, Any]) -> None:
+    def boom(event: Dict[str, Any]) -> None:
+        raise RuntimeError("callback bug")
+
+    seen: List[Any] = []
+    import sys
+
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    try:
+        with andal.Client(sandbox.url, PARTNER, API_KEY, allow_insecure_http=True, on_event=boom) as c:
+            c.force_open_breaker()
+            with pytest.raises(andal.Unavailable):
+                c.verify(**_kw(person))
+            c.reset_breaker()
+            assert c.verify(**_kw(person)).is_match
+    finally:
+        sys.unraisablehook = old
+    assert seen and all(isinstance(e, RuntimeError) for e in seen)
+
+
+def test_bad_retry_settings(sandbox: Any) -> None:
+    with pytest.raises(andal.ConfigError) as info:
+        andal.Client(sandbox.url, PARTNER, API_KEY, allow_insecure_http=True,
+                     retry=andal.RetrySettings(max_attempts=0))
+    assert info.value.setting == "retry"

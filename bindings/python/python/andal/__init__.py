@@ -10,7 +10,7 @@ arguments, typed results, catchable exceptions, batch progress and asyncio suppo
 """
 
 from ._andal import Nik, __version__, mask_nik, normalize_name
-from ._client import Client, ProgressArg, Row
+from ._client import Client, EventCallback, ProgressArg, Row
 from ._errors import (
     AndalError,
     AuthError,
@@ -33,6 +33,7 @@ from ._types import (
     Health,
     OutageReport,
     Provenance,
+    RetrySettings,
     Verdict,
 )
 
@@ -47,6 +48,8 @@ __all__ = [
     "Provenance",
     "BatchResult",
     "BreakerSettings",
+    "RetrySettings",
+    "EventCallback",
     "BreakerHealth",
     "Health",
     "OutageReport",

@@ -1,7 +1,7 @@
 """Type stubs for the native module ``andal._andal`` (built from bindings/python/src/lib.rs)."""
 
 import datetime
-from typing import Any, Optional, Union, final
+from typing import Any, Callable, Optional, Union, final
 
 __version__: str
 __all__ = ["NativeClient", "Nik", "__version__", "mask_nik", "normalize_name"]
@@ -51,6 +51,8 @@ class NativeClient:
         max_response_bytes: Optional[int] = None,
         breaker: Optional[dict[str, Any]] = None,
         count_throttling_as_failure: bool = False,
+        retry: Optional[dict[str, Any]] = None,
+        on_event: Optional[Callable[[dict[str, Any]], None]] = None,
     ) -> "NativeClient": ...
     @property
     def base_url(self) -> str: ...

@@ -14,6 +14,7 @@ from typing import (
     IO,
     Any,
     Callable,
+    Dict,
     Iterable,
     Iterator,
     List,
@@ -28,9 +29,16 @@ from typing import (
 from . import _andal
 from ._andal import Nik
 from ._errors import AndalError, InvalidInput
-from ._types import BatchResult, BreakerSettings, Decision, Health, OutageReport
+from ._types import (
+    BatchResult,
+    BreakerSettings,
+    Decision,
+    Health,
+    OutageReport,
+    RetrySettings,
+)
 
-__all__ = ["Client", "Row", "ProgressArg"]
+__all__ = ["Client", "Row", "ProgressArg", "EventCallback"]
 
 DateLike = Union[datetime.date, str]
 NikLike = Union[str, Nik]
@@ -41,6 +49,10 @@ Row = Union[Mapping[str, Any], Sequence[Any]]
 #: ``True``: a progress line on stderr when it is a terminal; ``False``: none; a text
 #: stream: always write progress there; a callable: called as ``fn(done, total, errors)``.
 ProgressArg = Union[bool, IO[str], Callable[[int, Optional[int], int], None]]
+#: Receives resilience events as dicts with a ``kind`` (``state_transition``,
+#: ``call_rejected``, ``retry_scheduled``, ``retry_stopped``, ``retry_budget_exhausted``)
+#: and its details; never personal data.
+EventCallback = Callable[[Dict[str, Any]], None]
 
 
 def _nik_digits(nik: NikLike) -> str:
@@ -69,7 +81,9 @@ class Client:
         allow_insecure_http: bool = False,
         max_response_bytes: Optional[int] = None,
         breaker: Optional[BreakerSettings] = None,
+        retry: Optional[RetrySettings] = None,
         count_throttling_as_failure: bool = False,
+        on_event: Optional[EventCallback] = None,
     ) -> None:
         self._native = _andal.NativeClient(
             base_url,
@@ -81,6 +95,8 @@ class Client:
             max_response_bytes=max_response_bytes,
             breaker=None if breaker is None else dataclasses.asdict(breaker),
             count_throttling_as_failure=bool(count_throttling_as_failure),
+            retry=None if retry is None else dataclasses.asdict(retry),
+            on_event=on_event,
         )
         self._deadline = float(deadline)
 

@@ -16,6 +16,7 @@ __all__ = [
     "Decision",
     "BatchResult",
     "BreakerSettings",
+    "RetrySettings",
     "BreakerHealth",
     "Health",
     "OutageReport",
@@ -269,6 +270,20 @@ class BreakerSettings:
     slow_call_rate_threshold: Optional[float] = None
     wait_duration_in_open: Optional[float] = None
     permitted_calls_in_half_open: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Retry settings for :class:`andal.Client` (``None``: the core's default).
+
+    ``max_attempts`` counts the first attempt; ``base`` and ``cap`` (seconds) shape the
+    full-jitter exponential backoff. Retries also stop when the deadline would pass or
+    the retry budget is spent, whatever ``max_attempts`` says.
+    """
+
+    max_attempts: Optional[int] = None
+    base: Optional[float] = None
+    cap: Optional[float] = None
 
 
 @dataclass(frozen=True)
