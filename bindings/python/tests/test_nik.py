@@ -60,3 +60,16 @@ def test_helpers() -> None:
     assert andal.mask_nik(NIK) == "3316**********01"
     assert andal.mask_nik("garbage") == "****************"
     assert isinstance(andal.__version__, str)
+
+
+def test_exceptions_pickle_with_their_attributes() -> None:
+    import pickle
+
+    with pytest.raises(andal.InvalidNik) as info:
+        andal.Nik.parse("1234")
+    e = pickle.loads(pickle.dumps(info.value))
+    assert type(e) is andal.InvalidNik and isinstance(e, ValueError)
+    assert (e.part, e.position, e.field, e.code, str(e)) == (
+        "length", 4, "nik", "invalid_input", str(info.value))
+    u = pickle.loads(pickle.dumps(andal.Unavailable("down", cause="refused", attempts=2, elapsed=0.1)))
+    assert (u.cause, u.attempts, u.elapsed, u.retry_in) == ("refused", 2, 0.1, None)

@@ -55,6 +55,17 @@ class AndalError(Exception):
         """Structured form (for CSV, JSON logs); never contains personal data."""
         return {"error": type(self).__name__, "message": self.message, **self._fields()}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the structured attributes across pickling (multiprocessing, job queues).
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore(cls: type[AndalError], message: str, state: dict[str, Any]) -> AndalError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
 
 class InvalidInput(AndalError, ValueError):
     """Input rejected offline: no request was sent and no fee charged.
