@@ -74,8 +74,9 @@ pub struct ContenderReport {
     pub share_within_2s: Option<f64>,
     /// p99 over the hard-down phase, ms.
     pub p99_hard_down_ms: Option<f64>,
-    /// When the contender's own breaker first refused a check in the hard-down phase, ms
-    /// after t = 0 (none: no breaker, or it never opened then).
+    /// When the contender's own breaker first refused a check in the hard-down phase (the
+    /// end of the first breaker-open decision), ms after t = 0 (none: no breaker, or it
+    /// never opened then).
     pub breaker_open_at_ms: Option<f64>,
     /// Checks started in the hard-down phase from then on.
     pub checks_breaker_open: usize,
@@ -207,10 +208,13 @@ pub fn analyse(cfg: &RunConfig, raw: RawRun, andal: bool, in_process: bool) -> C
             Some(h) => {
                 let cs = in_range(checks, at(h), at(h + 1));
                 let p99 = percentile(&durations(&cs), 99.0);
+                // The breaker is known open from the first breaker-open decision given in
+                // the phase; checks started from then on make the window.
                 let open_at = cs
                     .iter()
-                    .find(|c| c.outcome == "error:breaker_open")
-                    .map(|c| c.t_start_ms);
+                    .filter(|c| c.outcome == "error:breaker_open")
+                    .map(|c| c.t_start_ms + c.duration_ms)
+                    .min_by(f64::total_cmp);
                 let (n, p) = match open_at {
                     Some(t) => {
                         let open = in_range(checks, t, at(h + 1));

@@ -1,0 +1,114 @@
+//! The harness's core on a tiny script (Rust contenders only): the report is well formed
+//! and Andal meets its amplification target.
+
+use std::time::Duration;
+
+use andal_bench::report::AMPLIFICATION_TARGET;
+use andal_bench::{Contender, Phase, PhaseRole, RunConfig, Script, run_benchmark};
+use andal_sandbox::Fault;
+
+fn tiny_script() -> Script {
+    let p = |name: &str, fault, ms, role| Phase {
+        name: String::from(name),
+        fault,
+        duration_ms: ms,
+        role,
+    };
+    Script {
+        phases: vec![
+            p("healthy", None, 300, PhaseRole::Healthy),
+            p("hard down", Some(Fault::Down), 1000, PhaseRole::Outage),
+            p("hang", Some(Fault::Hang), 400, PhaseRole::Outage),
+            p(
+                "503s",
+                Some(Fault::Error {
+                    status: 503,
+                    rate: 1.0,
+                }),
+                400,
+                PhaseRole::Outage,
+            ),
+            p("recovery", None, 600, PhaseRole::Recovery),
+        ],
+    }
+}
+
+#[test]
+fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
+    let cfg = RunConfig {
+        script: tiny_script(),
+        people: 2_000,
+        sample: 50,
+        interval: Duration::from_millis(50),
+        ..RunConfig::default()
+    };
+    let contenders = [Contender::andal_rust(), Contender::naive_rust()];
+    let report = run_benchmark(&cfg, &contenders, |_| {}).expect("benchmark runs");
+
+    assert_eq!(report.contenders.len(), 2);
+    assert_eq!(report.script.phases.len(), 5);
+    for c in &report.contenders {
+        assert!(c.checks_total > 0, "{}: no checks", c.name);
+        assert!(c.checks_outage > 0, "{}: no checks in the outage", c.name);
+        assert!(c.checks_outage <= c.checks_total);
+        assert_eq!(c.phases.len(), 5);
+        assert_eq!(c.raw.switches.len(), 6, "one switch per phase plus the end");
+        let (p50, p99) = (c.p50_outage_ms.unwrap(), c.p99_outage_ms.unwrap());
+        assert!(0.0 <= p50 && p50 <= p99 && p99 <= c.max_outage_ms.unwrap());
+        let share = c.share_within_2s.unwrap();
+        assert!((0.0..=1.0).contains(&share));
+        assert!(c.amplification_server.is_some());
+        assert!(c.amplification_client.is_some(), "Rust contenders count attempts");
+        assert!(c.fees_per_check.unwrap() <= 1.0 + 1e-9);
+        // Healthy phase: every check answered online.
+        assert_eq!(c.phases[0].successes, c.phases[0].checks, "{}", c.name);
+        let outcomes: usize = c.outcomes_outage.values().sum();
+        assert_eq!(outcomes, c.checks_outage);
+    }
+
+    let andal = &report.contenders[0];
+    let amp_server = andal.amplification_server.unwrap();
+    let amp_client = andal.amplification_client.unwrap();
+    assert!(
+        amp_server <= AMPLIFICATION_TARGET && amp_client <= AMPLIFICATION_TARGET,
+        "andal amplification {amp_server:.2} (sandbox) / {amp_client:.2} (client)"
+    );
+    let targets = andal.targets.as_ref().expect("andal has targets");
+    assert!(targets.amplification);
+    assert!(targets.within_deadline, "max {:?} ms", andal.max_ms);
+    assert!(
+        andal.raw.transitions.iter().any(|t| t.to == "Open"),
+        "the breaker opens during the hard-down phase"
+    );
+
+    let naive = &report.contenders[1];
+    assert!(naive.targets.is_none());
+    assert!(
+        naive.amplification_client.unwrap() > amp_client,
+        "the naive client retries more than andal"
+    );
+
+    // JSON and markdown forms.
+    let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+    for key in [
+        "p50_outage_ms",
+        "p99_outage_ms",
+        "share_within_2s",
+        "amplification_server",
+        "amplification_client",
+        "fees_per_check",
+        "recovery_ms",
+        "p99_breaker_open_ms",
+    ] {
+        assert!(
+            json["contenders"][0].get(key).is_some(),
+            "JSON lacks {key}"
+        );
+    }
+    let back: andal_bench::report::Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back.contenders.len(), 2);
+    let md = report.to_markdown();
+    assert!(md.contains("| Contender | Checks in outage |"));
+    assert!(md.contains("andal (Rust)") && md.contains("naive ureq (Rust)"));
+    assert!(md.contains("hard down 1 s"));
+}
