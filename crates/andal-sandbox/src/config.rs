@@ -79,6 +79,7 @@ pub struct SandboxConfig {
     pub(crate) port: u16,
     pub(crate) partners: Vec<PartnerConfig>,
     pub(crate) attester: Option<Arc<dyn Attester>>,
+    pub(crate) issuer: bool,
     pub(crate) idempotency_ttl: Duration,
 }
 
@@ -114,6 +115,7 @@ impl Default for SandboxConfig {
                 PartnerConfig::suspended(SUSPENDED_PARTNER, SUSPENDED_KEY),
             ],
             attester: None,
+            issuer: true,
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
         }
     }
@@ -151,6 +153,14 @@ impl SandboxConfig {
         self
     }
     /// Plug in a token issuer.
+    /// Run without the built-in token issuer (no attestations; `/v1/keys` and
+    /// `/v1/revocations` answer 404). The issuer is on by default.
+    pub fn without_issuer(mut self) -> Self {
+        self.issuer = false;
+        self
+    }
+
+    /// Use this attester instead of the built-in issuer.
     pub fn attester(mut self, attester: Arc<dyn Attester>) -> Self {
         self.attester = Some(attester);
         self

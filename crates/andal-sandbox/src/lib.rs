@@ -26,6 +26,7 @@ mod accounting;
 mod config;
 mod fault;
 mod http;
+pub mod issuer;
 mod names;
 mod registry;
 mod server;
@@ -72,6 +73,7 @@ pub enum SandboxError {
 /// A running sandbox. Shareable across threads; stops on [`Sandbox::stop`] or drop.
 pub struct Sandbox {
     shared: Arc<Shared>,
+    issuer: Option<Arc<issuer::SandboxIssuer>>,
     acceptor: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -108,6 +110,18 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         }
     }
     let registry = Registry::generate(config.seed, config.people);
+    let issuer = if config.issuer && config.attester.is_none() {
+        Some(Arc::new(issuer::SandboxIssuer::new(config.seed).map_err(
+            |e| SandboxError::Config(format!("token issuer: {}", e.reason())),
+        )?))
+    } else {
+        None
+    };
+    let attester = match (&config.attester, &issuer) {
+        (Some(a), _) => Some(a.clone()),
+        (None, Some(i)) => Some(i.clone() as Arc<dyn Attester>),
+        (None, None) => None,
+    };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|source| {
         SandboxError::Bind {
             port: config.port,
@@ -118,7 +132,8 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     let shared = Arc::new(Shared::new(
         registry,
         &config.partners,
-        config.attester.clone(),
+        attester,
+        issuer.clone(),
         config.idempotency_ttl,
         addr,
         config.seed,
@@ -136,11 +151,24 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     );
     Ok(Sandbox {
         shared,
+        issuer,
         acceptor: Mutex::new(Some(acceptor)),
     })
 }
 
 impl Sandbox {
+    /// The built-in token issuer (root key to pin, minting, revocation), if enabled.
+    pub fn issuer(&self) -> Option<&Arc<issuer::SandboxIssuer>> {
+        self.issuer.as_ref()
+    }
+
+    /// A token for a registry record, as a citizen's ID wallet would hold it (None: no
+    /// issuer, or no such NIK).
+    pub fn mint_token(&self, nik: &str, partner: &str) -> Option<String> {
+        let person = self.shared.registry.get_digits(nik)?;
+        self.issuer.as_ref()?.mint(person, &[partner.to_owned()])
+    }
+
     /// Base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.shared.addr)

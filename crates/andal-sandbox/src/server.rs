@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     pub registry: Arc<Registry>,
     partners_by_key: HashMap<String, PartnerConfig>,
     attester: Option<Arc<dyn Attester>>,
+    issuer: Option<Arc<crate::issuer::SandboxIssuer>>,
     idem_ttl: Duration,
     pub addr: SocketAddr,
     pub fault: Mutex<FaultState>,
@@ -77,6 +78,7 @@ impl Shared {
         registry: Arc<Registry>,
         partners: &[PartnerConfig],
         attester: Option<Arc<dyn Attester>>,
+        issuer: Option<Arc<crate::issuer::SandboxIssuer>>,
         idem_ttl: Duration,
         addr: SocketAddr,
         seed: u64,
@@ -97,6 +99,7 @@ impl Shared {
                 .map(|p| (p.api_key.clone(), p.clone()))
                 .collect(),
             attester,
+            issuer,
             idem_ttl,
             addr,
             fault: Mutex::new(FaultState {
@@ -601,6 +604,25 @@ fn route(
             }
             _ => method_not_allowed("GET, PUT, DELETE"),
         },
+        "/admin/root-key" => match m {
+            "GET" => match &sh.issuer {
+                Some(i) => Response::json(
+                    200,
+                    &serde_json::from_str::<serde_json::Value>(&i.root_key_json())
+                        .unwrap_or_default(),
+                ),
+                None => problem(ProblemCode::NotFound, "no issuer configured"),
+            },
+            _ => method_not_allowed("GET"),
+        },
+        "/admin/tokens" => match m {
+            "POST" => admin_mint(sh, req),
+            _ => method_not_allowed("POST"),
+        },
+        "/admin/revocations" => match m {
+            "POST" => admin_revoke(sh, req),
+            _ => method_not_allowed("POST"),
+        },
         "/admin/accounting" => match m {
             "GET" => Response::json(200, &*sh.accounting.lock()),
             "DELETE" => {
@@ -628,6 +650,66 @@ pub(crate) fn reset_accounting(sh: &Shared) {
 #[derive(serde::Serialize)]
 struct FaultBody {
     fault: Option<Fault>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintBody {
+    nik: String,
+    partner: String,
+}
+
+/// `POST /admin/tokens {"nik", "partner"}`: a token as a citizen's wallet would hold it.
+fn admin_mint(sh: &Shared, req: &Request) -> Response {
+    let Body::Bytes(body) = &req.body else {
+        return problem(ProblemCode::PayloadTooLarge, "body too large");
+    };
+    let Some(issuer) = &sh.issuer else {
+        return problem(ProblemCode::NotFound, "no issuer configured");
+    };
+    let Ok(m) = serde_json::from_slice::<MintBody>(body) else {
+        return problem(
+            ProblemCode::InvalidInput,
+            "body must be {\"nik\": \"...\", \"partner\": \"...\"}",
+        );
+    };
+    match sh.registry.get_digits(&m.nik) {
+        Some(p) if p.active => match issuer.mint(p, &[m.partner]) {
+            Some(token) => Response::json(200, &serde_json::json!({ "token": token })),
+            None => problem(ProblemCode::Internal, "cannot mint a token"),
+        },
+        _ => problem(ProblemCode::NotFound, "no active record with this NIK"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    nik: Option<String>,
+}
+
+/// `POST /admin/revocations {"jti"}` or `{"nik"}`.
+fn admin_revoke(sh: &Shared, req: &Request) -> Response {
+    let Body::Bytes(body) = &req.body else {
+        return problem(ProblemCode::PayloadTooLarge, "body too large");
+    };
+    let Some(issuer) = &sh.issuer else {
+        return problem(ProblemCode::NotFound, "no issuer configured");
+    };
+    match serde_json::from_slice::<RevokeBody>(body) {
+        Ok(RevokeBody { jti: Some(j), .. }) => issuer.revoke_token(&j),
+        Ok(RevokeBody { nik: Some(n), .. }) => issuer.revoke_person(&n),
+        _ => {
+            return problem(
+                ProblemCode::InvalidInput,
+                "body must be {\"jti\": \"...\"} or {\"nik\": \"...\"}",
+            );
+        }
+    }
+    Response::no_content()
 }
 
 fn admin_put_fault(sh: &Arc<Shared>, req: &Request) -> (Response, Option<After>) {

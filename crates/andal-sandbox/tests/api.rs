@@ -6,8 +6,8 @@ use std::time::Duration;
 use andal::api::{CheckResponse, Health, ProblemCode, SignedDocument};
 use andal::decision::{FieldMatch, Verdict};
 use andal_sandbox::{
-    Accounting, Attester, BPJS_KEY, DEMO_BANK_KEY, Person, SUSPENDED_KEY, SamplePerson,
-    SandboxConfig,
+    Accounting, Attester, BPJS_KEY, DEMO_BANK_KEY, DEMO_BANK_PARTNER, Person, SUSPENDED_KEY,
+    SamplePerson, SandboxConfig,
 };
 use common::*;
 use serde_json::json;
@@ -40,7 +40,10 @@ fn verdicts_and_fields() {
     assert_eq!(r.fields.full_name, FieldMatch::Sesuai);
     assert_eq!(r.fields.birth_date, FieldMatch::Sesuai);
     assert_eq!(r.fields.birth_place, FieldMatch::Sesuai);
-    assert!(r.attestation.is_none());
+    assert!(
+        r.attestation.is_some(),
+        "the built-in issuer attests every match"
+    );
     assert!(r.registry_time.ends_with('Z'));
     time::OffsetDateTime::parse(
         &r.registry_time,
@@ -468,7 +471,7 @@ fn unknown_paths_and_methods() {
 
 #[test]
 fn keys_and_revocations_without_issuer_are_404() {
-    let sb = sandbox();
+    let sb = sandbox_with(SandboxConfig::default().without_issuer());
     for path in ["/v1/keys", "/v1/revocations"] {
         let r = get(sb.addr(), path);
         assert_eq!(r.status, 404);
@@ -611,4 +614,44 @@ fn expect_100_continue_is_honoured() {
     s.write_all(&body).unwrap();
     let r = read_response(&mut s).unwrap();
     assert_eq!(r.status, 200);
+}
+
+#[test]
+fn built_in_issuer_attests_matches_and_serves_signed_documents() {
+    let sb = sandbox();
+    let issuer = sb.issuer().expect("issuer on by default");
+    let root = issuer.root_key();
+    let now = andal_token::unix_secs(std::time::SystemTime::now());
+    let keys = get(sb.addr(), "/v1/keys");
+    assert_eq!(keys.status, 200);
+    let doc: andal::api::SignedDocument = serde_json::from_slice(&keys.body).unwrap();
+    let keyset = andal_token::Keyset::verify_signed(&doc.jws, &[root.clone()], now).unwrap();
+    assert_eq!(
+        keyset.keys().len(),
+        2,
+        "an old and a current key (rotation)"
+    );
+    let revs = get(sb.addr(), "/v1/revocations");
+    let doc: andal::api::SignedDocument = serde_json::from_slice(&revs.body).unwrap();
+    andal_token::RevocationList::verify_signed(&doc.jws, &[root], now).unwrap();
+
+    let p = &sb.sample(1)[0];
+    let token = sb.mint_token(&p.nik, DEMO_BANK_PARTNER).unwrap();
+    let store = andal_token::TrustStore::from_keyset(&keyset);
+    let v = store
+        .verify(
+            &token,
+            &andal_token::VerifyOptions::new(DEMO_BANK_PARTNER, now),
+        )
+        .unwrap();
+    let name = andal::normalize_name(&p.full_name);
+    assert!(
+        v.claims
+            .match_fields(&andal_token::FieldValues {
+                nik: &p.nik,
+                name: &name,
+                birth_date: &p.birth_date,
+            })
+            .all()
+    );
 }
