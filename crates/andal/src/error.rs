@@ -1,6 +1,7 @@
 //! Error types, grouped by concern. None of them carries personal data: NIKs, names and
 //! birth dates never appear in messages.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::ProblemCode;
@@ -65,7 +66,8 @@ pub enum ConfigError {
 /// Why the registry could not answer in time. The caller gets this (or an offline decision
 /// when the fallback policy allows one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("registry unavailable ({}) after {attempts} attempt(s) in {elapsed:?}", cause.label())]
+#[error("registry unavailable ({}) after {attempts} attempt(s) in {elapsed:?}{}", cause.label(),
+    fallback.as_ref().map(|f| format!("; no offline answer: {f}")).unwrap_or_default())]
 #[non_exhaustive]
 pub struct Unavailable {
     /// The last cause.
@@ -74,6 +76,8 @@ pub struct Unavailable {
     pub attempts: u32,
     /// Time spent.
     pub elapsed: Duration,
+    /// Why no offline answer was given, when offline answers are configured.
+    pub fallback: Option<crate::offline::FallbackRefusal>,
 }
 
 /// What made the registry unavailable for this check.
@@ -143,6 +147,12 @@ pub enum Error {
     /// The registry answered something that is not a valid API v1 response.
     #[error("invalid response from registry: {0}")]
     Protocol(String),
+    /// A trust document (keyset, revocation list) or token failed verification.
+    #[error("trust document rejected: {}", .0.reason())]
+    Token(#[from] andal_token::TokenError),
+    /// The offline journal could not be opened, read or written.
+    #[error("offline journal: {0}")]
+    Journal(#[from] Arc<andal_journal::JournalError>),
 }
 
 impl Error {
@@ -155,6 +165,8 @@ impl Error {
             Error::Rejected(_) => "rejected",
             Error::Unavailable(_) => "unavailable",
             Error::Protocol(_) => "protocol",
+            Error::Token(_) => "token",
+            Error::Journal(_) => "journal",
         }
     }
 }

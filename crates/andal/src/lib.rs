@@ -27,8 +27,10 @@ pub mod client;
 pub mod decision;
 pub mod error;
 pub mod nik;
+pub mod offline;
 pub mod outage;
 pub mod query;
+pub mod reconcile;
 pub mod region;
 pub mod transport;
 
@@ -38,7 +40,11 @@ pub use client::{CheckOptions, Client, ClientBuilder, ClientHealth};
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
 pub use nik::{District, Nik, NikError, Region, Sex};
+pub use offline::{
+    FallbackPolicy, FallbackRefusal, FallbackTrigger, JournalKey, RootKey, TrustStatus,
+};
 pub use query::{Query, normalize_name};
+pub use reconcile::{Contradiction, ReconcileItem, ReconcileOutcome, ReconcileReport};
 pub use transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 /// Re-export of the date type used in queries.

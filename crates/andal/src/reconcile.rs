@@ -1,0 +1,133 @@
+//! The journal's record types (offline decisions and their later resolutions) and the
+//! report reconciliation returns. The journal itself (`andal-journal`) encrypts every
+//! record at rest; these records hold the query so it can be re-checked online.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::{FieldResults, Verdict};
+
+/// Version of the record payloads below.
+pub const RECORD_VERSION: u8 = 1;
+
+/// One journal record (JSON inside an encrypted frame).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Entry {
+    OfflineDecision(OfflineRecord),
+    Resolution(ResolutionRecord),
+}
+
+/// An offline decision as journaled before it was returned.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct OfflineRecord {
+    pub v: u8,
+    /// Unix seconds.
+    pub decided_at: u64,
+    pub partner_id: String,
+    pub nik: String,
+    pub full_name: String,
+    pub birth_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_place: Option<String>,
+    pub token_id: String,
+    pub key_id: String,
+    pub verdict: Verdict,
+    pub fields: FieldResults,
+    pub online_failure: String,
+    /// Outage-record incident the decision was made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u64>,
+}
+
+impl fmt::Debug for OfflineRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OfflineRecord")
+            .field("decided_at", &self.decided_at)
+            .field("nik", &crate::nik::mask_str(&self.nik))
+            .field("token_id", &self.token_id)
+            .field("verdict", &self.verdict)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The final outcome of one offline decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ResolutionRecord {
+    pub v: u8,
+    pub decision_seq: u64,
+    /// Unix seconds.
+    pub at: u64,
+    pub outcome: ReconcileOutcome,
+}
+
+/// Why the registry contradicted an offline decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Contradiction {
+    /// The registry's fields differ from the offline answer.
+    Mismatch,
+    /// The token was revoked.
+    Revoked,
+    /// The registry has no such NIK.
+    NotFound,
+    /// The record is inactive (e.g. deceased).
+    Inactive,
+}
+
+/// What reconciliation concluded for one offline decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReconcileOutcome {
+    /// The registry agrees with the offline answer (final).
+    Confirmed,
+    /// The registry disagrees (final).
+    Contradicted {
+        /// Why.
+        reason: Contradiction,
+    },
+    /// Could not be re-checked yet (registry still unavailable).
+    StillPending {
+        /// Why not (stable label, e.g. `breaker_open`).
+        cause: String,
+    },
+}
+
+/// One offline decision in a reconciliation report. No personal data besides the masked NIK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReconcileItem {
+    /// Journal sequence number of the offline decision.
+    pub journal_seq: u64,
+    /// Token id the decision rested on.
+    pub token_id: String,
+    /// Masked NIK.
+    pub nik_masked: String,
+    /// When the offline decision was made (unix seconds).
+    pub decided_at: u64,
+    /// The offline verdict.
+    pub offline_verdict: Verdict,
+    /// What reconciliation concluded.
+    pub outcome: ReconcileOutcome,
+}
+
+/// What one `reconcile()` run did, for operators.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReconcileReport {
+    /// Offline decisions that were pending when the run started.
+    pub examined: usize,
+    /// Confirmed in this run.
+    pub confirmed: usize,
+    /// Contradicted in this run.
+    pub contradicted: usize,
+    /// Still pending after this run.
+    pub still_pending: usize,
+    /// Offline decisions already resolved by earlier runs.
+    pub previously_resolved: usize,
+    /// One line per examined decision.
+    pub items: Vec<ReconcileItem>,
+}
