@@ -38,7 +38,7 @@ URL="$(head -n1 "$WORK/sandbox.out")"
 cd "$ROOT/bindings/kotlin"
 rm -rf target/surefire-reports
 status=0
-mvn -B -q test exec:java@run-example -Dandal.skipCargo=true \
+mvn -B -q -Dstyle.color=never test exec:java@run-example -Dandal.skipCargo=true \
   -Dandal.example.url="$URL" -Dandal.example.people="$WORK/people.jsonl" || status=$?
 
 # Surefire's results (quiet mode prints only failures).
