@@ -19,8 +19,9 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 #: A check: takes a person (dict with nik, full_name, birth_date, birth_place), returns
-#: (outcome, attempts or None). Outcome: "ok", "mismatch" or "error:<class>".
-Check = Callable[[Dict[str, Any]], Tuple[str, Optional[int]]]
+#: (outcome, attempts or None, breaker's seconds until a probe or None). Outcome: "ok",
+#: "mismatch" or "error:<class>".
+Check = Callable[[Dict[str, Any]], Tuple[str, Optional[int], Optional[float]]]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -67,18 +68,19 @@ def run(args: argparse.Namespace, check: Check) -> None:
                 counter[0] += 1
             started = time.monotonic()
             try:
-                outcome, attempts = check(people[i])
+                outcome, attempts, retry_in = check(people[i])
             except Exception as e:  # a peer bug must not stop the run
-                outcome, attempts = f"error:unexpected_{type(e).__name__}", None
+                outcome, attempts, retry_in = f"error:unexpected_{type(e).__name__}", None, None
             took = time.monotonic() - started
-            emit(
-                {
-                    "t_start_ms": (started - t0) * 1000.0,
-                    "duration_ms": took * 1000.0,
-                    "outcome": outcome,
-                    "attempts": attempts,
-                }
-            )
+            record: Dict[str, Any] = {
+                "t_start_ms": (started - t0) * 1000.0,
+                "duration_ms": took * 1000.0,
+                "outcome": outcome,
+                "attempts": attempts,
+            }
+            if retry_in is not None:
+                record["retry_in_ms"] = retry_in * 1000.0
+            emit(record)
             now = time.monotonic()
             while slot <= now:
                 slot += period

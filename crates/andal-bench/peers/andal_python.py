@@ -23,7 +23,7 @@ def main() -> None:
         allow_insecure_http=True,
     )
 
-    def check(person: Dict[str, Any]) -> Tuple[str, Optional[int]]:
+    def check(person: Dict[str, Any]) -> Tuple[str, Optional[int], Optional[float]]:
         try:
             d = client.verify(
                 nik=person["nik"],
@@ -31,11 +31,11 @@ def main() -> None:
                 birth_date=person["birth_date"],
             )
         except andal.Unavailable as e:
-            return f"error:{e.cause}", e.attempts
+            return f"error:{e.cause}", e.attempts, e.retry_in
         except andal.AndalError as e:
-            return f"error:{e.code}", None
+            return f"error:{e.code}", None, None
         outcome = "ok" if d.verdict == andal.Verdict.MATCH else "mismatch"
-        return outcome, d.provenance.attempts
+        return outcome, d.provenance.attempts, None
 
     try:
         _pace.run(args, check)

@@ -66,7 +66,7 @@ def main() -> None:
         resp.raise_for_status()  # 4xx/5xx count as failures for the breaker
         return resp
 
-    def check(person: Dict[str, Any]) -> Tuple[str, Optional[int]]:
+    def check(person: Dict[str, Any]) -> Tuple[str, Optional[int], Optional[float]]:
         _local.attempts = 0
         try:
             resp = breaker.call(post, person)
@@ -88,7 +88,7 @@ def main() -> None:
             outcome = "error:" + _conn_class(e)
         except requests.exceptions.RequestException as e:
             outcome = f"error:{type(e).__name__}"
-        return outcome, _local.attempts
+        return outcome, _local.attempts, None
 
     _pace.run(args, check)
 

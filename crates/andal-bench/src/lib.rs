@@ -35,8 +35,7 @@ pub fn run_benchmark(
         ));
         let raw = run::run_contender(cfg, c)?;
         let andal = matches!(c.kind, ContenderKind::AndalRust) || c.name.starts_with("andal");
-        let in_process = !matches!(c.kind, ContenderKind::Python { .. });
-        out.push(report::analyse(cfg, raw, andal, in_process));
+        out.push(report::analyse(cfg, raw, andal));
     }
     Ok(Report {
         date: now_rfc3339(),

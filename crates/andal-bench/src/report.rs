@@ -46,8 +46,8 @@ pub struct Targets {
     pub within_deadline: bool,
     /// Amplification <= 1.2 (server count and, when known, client count).
     pub amplification: bool,
-    /// Recovery found within the open wait in force plus one probe (needs the breaker's
-    /// transitions: in-process client only).
+    /// Recovery found within the open wait in force (the `retry_in` of the last
+    /// breaker-open decision before the recovery) plus one probe; none: not found at all.
     pub recovery: Option<bool>,
 }
 
@@ -160,8 +160,8 @@ fn client_attempts(cs: &[&CheckRecord]) -> Option<f64> {
 
 /// Compute the figures of one run.
 ///
-/// `andal`: check Andal's targets; `in_process`: the breaker's transitions are known.
-pub fn analyse(cfg: &RunConfig, raw: RawRun, andal: bool, in_process: bool) -> ContenderReport {
+/// `andal`: check Andal's targets.
+pub fn analyse(cfg: &RunConfig, raw: RawRun, andal: bool) -> ContenderReport {
     let script = &cfg.script;
     let sw = &raw.switches;
     let at = |i: usize| sw.get(i).map_or(f64::INFINITY, |s| s.at_ms);
@@ -247,24 +247,22 @@ pub fn analyse(cfg: &RunConfig, raw: RawRun, andal: bool, in_process: bool) -> C
 
     let targets = andal.then(|| {
         let deadline_ms = cfg.deadline.as_secs_f64() * 1000.0;
-        // The open wait in force at recovery: from the last opening before the recovery to
-        // the first half-open after it. Needs the breaker's transitions (in-process only).
-        let recovery = in_process.then(|| {
-            let t = &raw.transitions;
-            let last_open = t
+        // The breaker's own word: the last breaker-open decision before the recovery says
+        // when it lets a probe through (`retry_in`); the recovery must be found by then
+        // plus one probe. Without such a decision (breaker closed at recovery), within
+        // one probe and one pacing slot.
+        let recovery = recovery_ms.map(|r| {
+            let last_open = checks
                 .iter()
-                .filter(|x| x.to == "Open" && x.at_ms <= recovery_at)
-                .map(|x| x.at_ms)
-                .next_back();
-            let half_open_after = t
-                .iter()
-                .find(|x| x.to == "HalfOpen" && x.at_ms >= recovery_at)
-                .map(|x| x.at_ms);
-            match (last_open, half_open_after, recovery_ms) {
-                (Some(_), Some(h), Some(r)) => r <= h - recovery_at + PROBE_MS,
-                // The breaker was closed at recovery: one of the next checks finds it.
-                (None, _, Some(r)) => r <= PROBE_MS + cfg.interval.as_secs_f64() * 1000.0,
-                _ => false,
+                .filter(|c| c.outcome == "error:breaker_open" && c.retry_in_ms.is_some())
+                .filter(|c| c.t_start_ms + c.duration_ms <= recovery_at)
+                .max_by(|a, b| a.t_start_ms.total_cmp(&b.t_start_ms));
+            match last_open {
+                Some(c) => {
+                    let half_open = c.t_start_ms + c.duration_ms + c.retry_in_ms.unwrap_or(0.0);
+                    r <= (half_open - recovery_at).max(0.0) + PROBE_MS
+                }
+                None => r <= PROBE_MS + cfg.interval.as_secs_f64() * 1000.0,
             }
         });
         Targets {
@@ -285,7 +283,10 @@ pub fn analyse(cfg: &RunConfig, raw: RawRun, andal: bool, in_process: bool) -> C
         p99_outage_ms: percentile(&od, 99.0),
         max_outage_ms: percentile(&od, 100.0),
         max_ms,
-        share_within_2s: ratio(od.iter().filter(|&&d| d <= QUICK_MS).count() as f64, od.len()),
+        share_within_2s: ratio(
+            od.iter().filter(|&&d| d <= QUICK_MS).count() as f64,
+            od.len(),
+        ),
         p99_hard_down_ms,
         breaker_open_at_ms,
         checks_breaker_open,
@@ -325,7 +326,7 @@ fn yes(v: Option<bool>) -> &'static str {
     match v {
         Some(true) => "yes",
         Some(false) => "**no**",
-        None => "n/a",
+        None => "**not found**",
     }
 }
 
@@ -363,7 +364,7 @@ impl Report {
                 None => format!("none within {} s", recovery_left as f64 / 1000.0),
             };
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({} charged) | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({} charged, {} answers) | {} |\n",
                 c.name,
                 c.checks_outage,
                 ms(c.p50_outage_ms),
@@ -376,6 +377,7 @@ impl Report {
                 num(c.amplification_client),
                 num(c.fees_per_check),
                 c.accesses_charged,
+                c.successes,
                 recovery,
             );
         }
@@ -445,5 +447,20 @@ impl Report {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50.0));
+        assert_eq!(percentile(&v, 99.0), Some(99.0));
+        assert_eq!(percentile(&v, 100.0), Some(100.0));
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[], 50.0), None);
     }
 }

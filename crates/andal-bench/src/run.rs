@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use andal::resilience::{EventListener, ResilienceEvent};
-use andal::{Client, Error, Provenance, Verdict};
+use andal::{Client, Error, Provenance, UnavailableCause, Verdict};
 use andal_sandbox::{PartnerAccounting, SamplePerson, Sandbox, SandboxConfig};
 use parking_lot_free::Mutex;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,10 @@ pub struct CheckRecord {
     /// Requests the client sent upstream for this check (client-side count), when known.
     #[serde(default)]
     pub attempts: Option<u32>,
+    /// For a check refused by the contender's own breaker: the time until the breaker lets
+    /// a probe through, in ms, when the client says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_ms: Option<f64>,
 }
 
 impl CheckRecord {
@@ -301,7 +305,7 @@ fn run_paced<F>(
     check: &F,
 ) -> (Vec<CheckRecord>, Vec<Switch>)
 where
-    F: Fn(&SamplePerson) -> (String, Option<u32>) + Sync,
+    F: Fn(&SamplePerson) -> Outcome + Sync,
 {
     let end = t0 + cfg.script.total();
     let next_person = AtomicUsize::new(0);
@@ -317,13 +321,14 @@ where
                     sleep_until(slot);
                     let i = next_person.fetch_add(1, Ordering::Relaxed) % people.len();
                     let started = Instant::now();
-                    let (outcome, attempts) = check(&people[i]);
+                    let (outcome, attempts, retry_in_ms) = check(&people[i]);
                     let took = started.elapsed();
                     records.lock().push(CheckRecord {
                         t_start_ms: started.duration_since(t0).as_secs_f64() * 1000.0,
                         duration_ms: took.as_secs_f64() * 1000.0,
                         outcome,
                         attempts,
+                        retry_in_ms,
                     });
                     let now = Instant::now();
                     while slot <= now {
@@ -339,7 +344,10 @@ where
     (records, switches)
 }
 
-fn andal_check(client: &Client, p: &SamplePerson) -> (String, Option<u32>) {
+/// What a check function returns: outcome class, attempts sent, breaker's time to a probe.
+pub type Outcome = (String, Option<u32>, Option<f64>);
+
+fn andal_check(client: &Client, p: &SamplePerson) -> Outcome {
     let query = p.query();
     match client.verify(&query) {
         Ok(d) => {
@@ -352,10 +360,22 @@ fn andal_check(client: &Client, p: &SamplePerson) -> (String, Option<u32>) {
             } else {
                 "mismatch"
             };
-            (outcome.into(), attempts)
+            (outcome.into(), attempts, None)
         }
-        Err(Error::Unavailable(u)) => (format!("error:{}", u.cause.label()), Some(u.attempts)),
-        Err(e) => (format!("error:{}", e.code()), None),
+        Err(Error::Unavailable(u)) => {
+            let retry_in = match u.cause {
+                UnavailableCause::BreakerOpen { retry_in } => {
+                    retry_in.map(|d| d.as_secs_f64() * 1000.0)
+                }
+                _ => None,
+            };
+            (
+                format!("error:{}", u.cause.label()),
+                Some(u.attempts),
+                retry_in,
+            )
+        }
+        Err(e) => (format!("error:{}", e.code()), None, None),
     }
 }
 
@@ -407,7 +427,7 @@ impl NaiveClient {
     }
 
     /// One check: outcome class and attempts sent.
-    pub fn check(&self, p: &SamplePerson) -> (String, Option<u32>) {
+    pub fn check(&self, p: &SamplePerson) -> Outcome {
         let body = serde_json::to_vec(&p.check_request()).expect("encodable request");
         let mut last = String::new();
         for attempt in 1..=NAIVE_RETRIES + 1 {
@@ -430,20 +450,20 @@ impl NaiveClient {
                         let verdict = serde_json::from_str::<andal::api::CheckResponse>(&text)
                             .map(|r| r.verdict);
                         return match verdict {
-                            Ok(Verdict::Match) => ("ok".into(), Some(attempt)),
-                            Ok(_) => ("mismatch".into(), Some(attempt)),
-                            Err(_) => ("error:malformed".into(), Some(attempt)),
+                            Ok(Verdict::Match) => ("ok".into(), Some(attempt), None),
+                            Ok(_) => ("mismatch".into(), Some(attempt), None),
+                            Err(_) => ("error:malformed".into(), Some(attempt), None),
                         };
                     }
                     last = format!("error:http_{status}");
                     if !(status == 429 || status >= 500) {
-                        return (last, Some(attempt));
+                        return (last, Some(attempt), None);
                     }
                 }
                 Err(e) => last = format!("error:{}", classify_ureq(&e)),
             }
         }
-        (last, Some(NAIVE_RETRIES + 1))
+        (last, Some(NAIVE_RETRIES + 1), None)
     }
 }
 
@@ -551,10 +571,7 @@ fn run_python(
         return Err(bad);
     }
     if !done || !status.success() {
-        return Err(format!(
-            "peer {} ended early ({status})",
-            script.display()
-        ));
+        return Err(format!("peer {} ended early ({status})", script.display()));
     }
     checks.sort_by(|a, b| a.t_start_ms.total_cmp(&b.t_start_ms));
     Ok((checks, switches))

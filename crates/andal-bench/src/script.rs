@@ -137,3 +137,24 @@ fn fmt_secs(s: f64) -> String {
         format!("{s:.2}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_script_shape() {
+        let s = Script::standard();
+        assert_eq!(s.total(), Duration::from_secs(60));
+        assert_eq!(s.offsets_ms(), vec![0, 5_000, 25_000, 35_000, 45_000]);
+        assert_eq!(s.outage_bounds(), Some((1, 4)));
+        let q = s.scaled(0.25);
+        assert_eq!(q.total(), Duration::from_secs(15));
+        assert!(
+            s.describe()
+                .starts_with("healthy 5 s (no fault) → hard down 20 s")
+        );
+        let back: Script = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -58,7 +58,10 @@ fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
         let share = c.share_within_2s.unwrap();
         assert!((0.0..=1.0).contains(&share));
         assert!(c.amplification_server.is_some());
-        assert!(c.amplification_client.is_some(), "Rust contenders count attempts");
+        assert!(
+            c.amplification_client.is_some(),
+            "Rust contenders count attempts"
+        );
         assert!(c.fees_per_check.unwrap() <= 1.0 + 1e-9);
         // Healthy phase: every check answered online.
         assert_eq!(c.phases[0].successes, c.phases[0].checks, "{}", c.name);
@@ -100,10 +103,7 @@ fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
         "recovery_ms",
         "p99_breaker_open_ms",
     ] {
-        assert!(
-            json["contenders"][0].get(key).is_some(),
-            "JSON lacks {key}"
-        );
+        assert!(json["contenders"][0].get(key).is_some(), "JSON lacks {key}");
     }
     let back: andal_bench::report::Report = serde_json::from_value(json).unwrap();
     assert_eq!(back.contenders.len(), 2);
