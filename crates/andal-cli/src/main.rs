@@ -28,6 +28,19 @@ enum Command {
     Sandbox(andal_sandbox::SandboxArgs),
     /// The outage drill: start the embedded sandbox, run checks through an outage, report.
     Drill(drill::DrillArgs),
+    /// Print an outage report (JSON export) as a summary, and draw its SVG timeline.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// An outage report exported as JSON (`andal drill` writes one; so does
+    /// `Client::outage_report().to_json()` in every binding).
+    #[arg(long)]
+    input: std::path::PathBuf,
+    /// Write the timeline chart to this SVG file.
+    #[arg(long)]
+    svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +100,39 @@ fn main() -> ExitCode {
             }
         },
         Command::Drill(args) => drill::run(args),
+        Command::Report(args) => report(&args),
     }
+}
+
+fn report(args: &ReportArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.input) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("andal report: {}: {e}", args.input.display());
+            return Outcome::Config.code();
+        }
+    };
+    let report = match andal::outage::OutageReport::from_json(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("andal report: {e}");
+            return Outcome::Config.code();
+        }
+    };
+    print!("{}", report.summary_text());
+    if let Some(path) = &args.svg {
+        let written = andal_report::render_timeline_svg(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|svg| std::fs::write(path, svg).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => println!("timeline (SVG): {}", path.display()),
+            Err(e) => {
+                eprintln!("andal report: {e}");
+                return Outcome::Config.code();
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn verify(args: VerifyArgs) -> ExitCode {
