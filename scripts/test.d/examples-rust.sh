@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The Rust example (bank teller: online, then offline during an outage) against the sandbox.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=$(cargo run -q -p andal --example teller)
+echo "$out"
+grep -q '^offline: .* match from token' <<<"$out"
+grep -q '^reconciled: 1 confirmed' <<<"$out"
+echo "examples: 1 passed, 0 failed"
