@@ -8,6 +8,7 @@
 //! Network calls run with the GIL released (`Python::detach`), so other Python threads
 //! keep running while a check waits on the registry.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use andal::{CheckOptions, ConfigError, Error, InputError, NikError, UnavailableC
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule};
+use pyo3::types::{PyBytes, PyDict, PyModule};
 
 /// The Python module that defines the exception classes (pure Python, so they can use
 /// multiple inheritance such as `InvalidNik(InvalidInput, ValueError)` and carry typed
@@ -123,9 +124,15 @@ fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
                 attrs.set_item("attempts", u.attempts)?;
                 attrs.set_item("elapsed", u.elapsed.as_secs_f64())?;
                 attrs.set_item("retry_in", retry_in)?;
+                attrs.set_item("offline_refusal", u.fallback.as_ref().map(|f| f.reason()))?;
                 "Unavailable"
             }
             Error::Protocol(_) => "ProtocolError",
+            Error::Token(t) => {
+                attrs.set_item("reason", t.reason())?;
+                "TokenError"
+            }
+            Error::Journal(_) => "JournalError",
             // `andal::Error` is #[non_exhaustive]: a variant added later still reaches
             // Python as the root class with its stable code.
             _ => "AndalError",
@@ -430,6 +437,50 @@ impl RetrySettings {
     }
 }
 
+/// Offline fallback policy; `None` keeps the core's default. Durations in seconds.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct FallbackSettings {
+    allow_offline: Option<bool>,
+    max_token_age: Option<f64>,
+    max_revocation_staleness: Option<f64>,
+    require_revocation_list: Option<bool>,
+    leeway: Option<f64>,
+}
+
+impl FallbackSettings {
+    fn build(self, py: Python<'_>) -> PyResult<andal::FallbackPolicy> {
+        let mut p = match self.allow_offline {
+            Some(false) => andal::FallbackPolicy::disabled(),
+            _ => andal::FallbackPolicy::default(),
+        };
+        if let Some(d) = self.max_token_age {
+            p = p.max_token_age(seconds(py, "fallback", d)?);
+        }
+        if let Some(d) = self.max_revocation_staleness {
+            p = p.max_revocation_staleness(seconds(py, "fallback", d)?);
+        }
+        if let Some(yes) = self.require_revocation_list {
+            p = p.require_revocation_list(yes);
+        }
+        if let Some(d) = self.leeway {
+            if !d.is_finite() || d < 0.0 {
+                return Err(config_error(py, "fallback", "leeway must be >= 0 seconds"));
+            }
+            p = p.leeway(Duration::from_secs_f64(d));
+        }
+        Ok(p)
+    }
+}
+
+/// A fresh random 32-byte key for the offline journal (keep it in a secret store).
+#[pyfunction]
+fn generate_journal_key(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+    andal::JournalKey::generate()
+        .map(|k| PyBytes::new(py, k.expose_secret()))
+        .map_err(|e| to_pyerr(py, Error::Journal(Arc::new(e))))
+}
+
 /// The native client. Use `andal.Client`, which wraps it with keyword arguments,
 /// dataclass results, batches and asyncio.
 #[pyclass(frozen, module = "andal._andal")]
@@ -452,7 +503,7 @@ impl NativeClient {
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None))]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -467,6 +518,11 @@ impl NativeClient {
         count_throttling_as_failure: bool,
         retry: Option<RetrySettings>,
         on_event: Option<Py<PyAny>>,
+        trust_roots: Option<Vec<String>>,
+        trust_cache_dir: Option<PathBuf>,
+        journal_path: Option<PathBuf>,
+        journal_key: Option<Vec<u8>>,
+        fallback: Option<FallbackSettings>,
     ) -> PyResult<Self> {
         let mut builder = andal::Client::builder(base_url.clone())
             .partner_id(partner_id.clone())
@@ -486,6 +542,35 @@ impl NativeClient {
         }
         if let Some(callback) = on_event {
             builder = builder.listener(Arc::new(PyListener { callback }));
+        }
+        if let Some(roots) = trust_roots {
+            let roots = roots
+                .iter()
+                .map(|jwk| andal::RootKey::from_json(jwk))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| config_error(py, "trust_roots", e.reason()))?;
+            builder = builder.trust_roots(roots);
+        }
+        if let Some(dir) = trust_cache_dir {
+            builder = builder.trust_cache_dir(dir);
+        }
+        match (journal_path, journal_key) {
+            (Some(path), Some(key)) => {
+                let key = andal::JournalKey::from_slice(&key)
+                    .map_err(|_| config_error(py, "journal_key", "must be 32 bytes"))?;
+                builder = builder.journal(path, key);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(config_error(
+                    py,
+                    "journal",
+                    "journal and journal_key go together",
+                ));
+            }
+        }
+        if let Some(settings) = fallback {
+            builder = builder.fallback_policy(settings.build(py)?);
         }
         let client = builder.build().map_err(|e| to_pyerr(py, e))?;
         Ok(NativeClient {
@@ -524,6 +609,31 @@ impl NativeClient {
         Ok((report.to_json(), report.summary_text()))
     }
 
+    /// Fetch the keyset and revocation list from the registry, verify them under the
+    /// pinned roots, cache them; returns the trust status as JSON. GIL released.
+    fn refresh_trust(&self, py: Python<'_>) -> PyResult<String> {
+        let client = self.client()?;
+        let status = py
+            .detach(move || client.refresh_trust())
+            .map_err(|e| to_pyerr(py, e))?;
+        serde_json::to_string(&status).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// The trust state held now, as JSON.
+    fn trust_status(&self) -> PyResult<String> {
+        let status = self.client()?.trust_status();
+        serde_json::to_string(&status).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Re-check every journaled offline decision online; the report as JSON. GIL released.
+    fn reconcile(&self, py: Python<'_>) -> PyResult<String> {
+        let client = self.client()?;
+        let report = py
+            .detach(move || client.reconcile())
+            .map_err(|e| to_pyerr(py, e))?;
+        serde_json::to_string(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
     /// Open the breaker by hand (announced maintenance): checks fail fast as
     /// `Unavailable(cause="breaker_open")` until `reset_breaker()`.
     fn force_open_breaker(&self) -> PyResult<()> {
@@ -550,7 +660,7 @@ impl NativeClient {
 
     /// One check. Returns the decision as JSON (the core's serde form); the Python layer
     /// turns it into a `Decision`. The GIL is released for validation and the network.
-    #[pyo3(signature = (nik, full_name, birth_date, birth_place=None, idempotency_key=None, deadline=None))]
+    #[pyo3(signature = (nik, full_name, birth_date, birth_place=None, idempotency_key=None, deadline=None, token=None))]
     #[allow(clippy::too_many_arguments)]
     fn verify(
         &self,
@@ -561,6 +671,7 @@ impl NativeClient {
         birth_place: Option<String>,
         idempotency_key: Option<String>,
         deadline: Option<f64>,
+        token: Option<String>,
     ) -> PyResult<String> {
         let client = self.client()?;
         let birth_date = date_string(birth_date)?;
@@ -570,6 +681,9 @@ impl NativeClient {
         }
         if let Some(d) = deadline {
             opts = opts.deadline(seconds(py, "deadline", d)?);
+        }
+        if let Some(t) = token {
+            opts = opts.token(t);
         }
         let outcome = py.detach(move || -> Result<String, Error> {
             let mut query = andal::Query::parse(&nik, &full_name, &birth_date)?;
@@ -610,5 +724,6 @@ fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add_function(wrap_pyfunction!(normalize_name, m)?)?;
     m.add_function(wrap_pyfunction!(mask_nik, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_journal_key, m)?)?;
     Ok(())
 }

@@ -67,6 +67,18 @@ class Sandbox:
     def clear_fault(self) -> None:
         self._admin("DELETE", "/admin/fault")
 
+    def root_key(self) -> Dict[str, Any]:
+        """The issuer's root public key (JWK) to pin."""
+        key: Dict[str, Any] = self._admin("GET", "/admin/root-key")
+        return key
+
+    def mint_token(self, nik: str, partner: str = PARTNER) -> str:
+        """An attestation token as a citizen's wallet would hold it."""
+        return str(self._admin("POST", "/admin/tokens", {"nik": nik, "partner": partner})["token"])
+
+    def revoke(self, nik: str) -> None:
+        self._admin("POST", "/admin/revocations", {"nik": nik})
+
     def accounting(self) -> Any:
         return self._admin("GET", "/admin/accounting")
 

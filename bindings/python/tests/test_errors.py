@@ -142,4 +142,5 @@ def test_error_to_dict_and_hierarchy() -> None:
     assert e.to_dict() == {
         "error": "Unavailable", "message": "registry unavailable", "code": "unavailable",
         "cause": "refused", "attempts": 2, "elapsed": 0.5, "retry_in": None,
+        "offline_refusal": None,
     }

@@ -9,7 +9,7 @@ arguments, typed results, catchable exceptions, batch progress and asyncio suppo
         print(decision.verdict, decision.fields)
 """
 
-from ._andal import Nik, __version__, mask_nik, normalize_name
+from ._andal import Nik, __version__, generate_journal_key, mask_nik, normalize_name
 from ._client import Client, EventCallback, ProgressArg, Row
 from ._errors import (
     AndalError,
@@ -28,12 +28,16 @@ from ._types import (
     BreakerHealth,
     BreakerSettings,
     Decision,
+    FallbackPolicy,
     FieldMatch,
     FieldResults,
     Health,
     OutageReport,
     Provenance,
+    ReconcileItem,
+    ReconcileReport,
     RetrySettings,
+    TrustStatus,
     Verdict,
 )
 
@@ -56,6 +60,11 @@ __all__ = [
     "Row",
     "ProgressArg",
     "normalize_name",
+    "generate_journal_key",
+    "FallbackPolicy",
+    "TrustStatus",
+    "ReconcileItem",
+    "ReconcileReport",
     "mask_nik",
     "AndalError",
     "InvalidInput",

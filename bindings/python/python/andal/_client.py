@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime
 import json
+import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -33,9 +34,12 @@ from ._types import (
     BatchResult,
     BreakerSettings,
     Decision,
+    FallbackPolicy,
     Health,
     OutageReport,
+    ReconcileReport,
     RetrySettings,
+    TrustStatus,
 )
 
 __all__ = ["Client", "Row", "ProgressArg", "EventCallback"]
@@ -84,6 +88,11 @@ class Client:
         retry: Optional[RetrySettings] = None,
         count_throttling_as_failure: bool = False,
         on_event: Optional[EventCallback] = None,
+        trust_roots: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        trust_cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        journal: Optional[Union[str, "os.PathLike[str]"]] = None,
+        journal_key: Optional[bytes] = None,
+        fallback: Optional[FallbackPolicy] = None,
     ) -> None:
         self._native = _andal.NativeClient(
             base_url,
@@ -97,6 +106,13 @@ class Client:
             count_throttling_as_failure=bool(count_throttling_as_failure),
             retry=None if retry is None else dataclasses.asdict(retry),
             on_event=on_event,
+            trust_roots=None
+            if trust_roots is None
+            else [r if isinstance(r, str) else json.dumps(dict(r)) for r in trust_roots],
+            trust_cache_dir=None if trust_cache_dir is None else os.fspath(trust_cache_dir),
+            journal_path=None if journal is None else os.fspath(journal),
+            journal_key=None if journal_key is None else bytes(journal_key),
+            fallback=None if fallback is None else dataclasses.asdict(fallback),
         )
         self._deadline = float(deadline)
 
@@ -123,6 +139,22 @@ class Client:
         """A snapshot of the breaker and retry budget (for a status page or health
         endpoint)."""
         return Health._from_json(json.loads(self._native.health()))
+
+    def refresh_trust(self) -> TrustStatus:
+        """Fetch the issuer keyset and revocation list, verify them under the pinned
+        ``trust_roots`` and cache them (``trust_cache_dir``). Call it at start-up and
+        periodically while the registry is up."""
+        return TrustStatus._from_json(json.loads(self._native.refresh_trust()))
+
+    def trust_status(self) -> TrustStatus:
+        """The trust state held now (no network)."""
+        return TrustStatus._from_json(json.loads(self._native.trust_status()))
+
+    def reconcile(self) -> ReconcileReport:
+        """Re-check every journaled offline decision online: confirmed, contradicted
+        (e.g. revoked, mismatch) or still pending. Idempotent; run it when the registry
+        is back."""
+        return ReconcileReport._from_json(json.loads(self._native.reconcile()))
 
     def outage_report(self) -> OutageReport:
         """The outage record of this client (incidents, causes, checks served or
@@ -174,6 +206,7 @@ class Client:
         birth_place: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         deadline: Optional[float] = None,
+        token: Optional[str] = None,
     ) -> Decision:
         """Check one person. Returns a :class:`Decision` or raises an
         :class:`~andal.AndalError` subclass within the deadline.
@@ -181,7 +214,9 @@ class Client:
         The input is validated offline first (``InvalidInput`` / ``InvalidNik``: no
         request, no fee). Pass ``idempotency_key`` (e.g. your transaction id) so that a
         retry after a crash is not charged twice. ``deadline`` overrides the client's for
-        this call.
+        this call. ``token``: the participant's signed attestation token, which may
+        answer offline when the registry cannot (if trust roots, a journal and the
+        fallback policy allow it); the decision then says ``is_offline``.
         """
         raw = self._native.verify(
             _nik_digits(nik),
@@ -190,6 +225,7 @@ class Client:
             birth_place,
             idempotency_key,
             None if deadline is None else float(deadline),
+            token,
         )
         return Decision._from_json(json.loads(raw))
 
@@ -202,6 +238,7 @@ class Client:
         birth_place: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         deadline: Optional[float] = None,
+        token: Optional[str] = None,
     ) -> Decision:
         """Like :meth:`verify`, without blocking the event loop (runs in a worker
         thread with the GIL released). Cancelling the awaiting task stops waiting at
@@ -216,6 +253,7 @@ class Client:
                 birth_place=birth_place,
                 idempotency_key=idempotency_key,
                 deadline=deadline,
+                token=token,
             ),
         )
 
@@ -319,6 +357,8 @@ def _row_args(row: Row) -> dict[str, Any]:
         }
         if row.get("idempotency_key"):
             args["idempotency_key"] = row["idempotency_key"]
+        if row.get("token"):
+            args["token"] = row["token"]
         return args
     if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
         raise TypeError("row must be a mapping or a tuple")

@@ -184,13 +184,16 @@ class Unavailable(AndalError):
     ``cause`` is a stable label (``refused``, ``read_timeout``, ``http_503``,
     ``throttled``, ``breaker_open``, ``deadline_exceeded``, ...), ``attempts`` the requests
     sent, ``elapsed`` the seconds spent, ``retry_in`` seconds until the breaker lets a
-    probe through when known.
+    probe through when known. When offline answers are configured, ``offline_refusal``
+    says why none was given (``no_token``, ``token_too_old``, ``revoked``,
+    ``revocation_list_stale``, ``no_trusted_keys``, ...).
     """
 
     cause: str
     attempts: int
     elapsed: float
     retry_in: Optional[float]
+    offline_refusal: Optional[str]
 
     def __init__(
         self,
@@ -201,6 +204,7 @@ class Unavailable(AndalError):
         attempts: int = 0,
         elapsed: float = 0.0,
         retry_in: Optional[float] = None,
+        offline_refusal: Optional[str] = None,
         **extra: Any,
     ) -> None:
         super().__init__(message, code=code, **extra)
@@ -208,6 +212,7 @@ class Unavailable(AndalError):
         self.attempts = attempts
         self.elapsed = elapsed
         self.retry_in = retry_in
+        self.offline_refusal = offline_refusal
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -216,6 +221,7 @@ class Unavailable(AndalError):
             "attempts": self.attempts,
             "elapsed": self.elapsed,
             "retry_in": self.retry_in,
+            "offline_refusal": self.offline_refusal,
         }
 
 
@@ -224,7 +230,8 @@ class ProtocolError(AndalError):
 
 
 class TokenError(AndalError):
-    """An offline attestation token was refused (``reason`` says why)."""
+    """A trust document (keyset, revocation list) or token failed verification
+    (``reason``: ``bad_signature``, ``expired``, ``unknown_key``, ...)."""
 
     reason: str
 

@@ -20,6 +20,10 @@ __all__ = [
     "BreakerHealth",
     "Health",
     "OutageReport",
+    "FallbackPolicy",
+    "TrustStatus",
+    "ReconcileItem",
+    "ReconcileReport",
 ]
 
 
@@ -387,4 +391,102 @@ class OutageReport:
         return (
             f"OutageReport(generated_at={self.generated_at!r}, "
             f"incidents={len(self.incidents)}, ongoing={self.ongoing})"
+        )
+
+
+@dataclass(frozen=True)
+class FallbackPolicy:
+    """When an offline attestation token may answer for an unavailable registry
+    (``None``: the core's default). Durations in seconds.
+
+    Defaults: offline answers allowed once trust roots and a journal are configured,
+    tokens up to 30 days old, a revocation list required and at most 24 h old, 60 s of
+    clock leeway. A registry verdict (mismatch, not found, inactive) is never overridden
+    offline.
+    """
+
+    allow_offline: Optional[bool] = None
+    max_token_age: Optional[float] = None
+    max_revocation_staleness: Optional[float] = None
+    require_revocation_list: Optional[bool] = None
+    leeway: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class TrustStatus:
+    """The trust state held for offline answers: pinned ``roots``, verified issuer
+    ``keys``, issue times (Unix seconds) and the revocation list's age."""
+
+    roots: int
+    keys: int
+    keyset_issued_at: Optional[int]
+    revocations_issued_at: Optional[int]
+    revocations_age_secs: Optional[int]
+    revocations_overdue: bool
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> TrustStatus:
+        return cls(
+            roots=int(d.get("roots", 0)),
+            keys=int(d.get("keys", 0)),
+            keyset_issued_at=d.get("keyset_issued_at"),
+            revocations_issued_at=d.get("revocations_issued_at"),
+            revocations_age_secs=d.get("revocations_age_secs"),
+            revocations_overdue=bool(d.get("revocations_overdue", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileItem:
+    """One journaled offline decision re-checked online.
+
+    ``outcome`` is ``confirmed``, ``contradicted`` (``reason``: ``mismatch``,
+    ``revoked``, ``not_found``, ``inactive``) or ``still_pending`` (``cause``: why the
+    registry could not answer yet).
+    """
+
+    journal_seq: int
+    token_id: str
+    nik_masked: str
+    decided_at: int
+    offline_verdict: Verdict
+    outcome: str
+    reason: Optional[str] = None
+    cause: Optional[str] = None
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> ReconcileItem:
+        o = d.get("outcome", {})
+        return cls(
+            journal_seq=int(d["journal_seq"]),
+            token_id=str(d["token_id"]),
+            nik_masked=str(d["nik_masked"]),
+            decided_at=int(d["decided_at"]),
+            offline_verdict=_enum(Verdict, d["offline_verdict"]),
+            outcome=str(o.get("outcome", "unknown")),
+            reason=o.get("reason"),
+            cause=o.get("cause"),
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What ``Client.reconcile()`` found: counts and one item per examined decision."""
+
+    examined: int
+    confirmed: int
+    contradicted: int
+    still_pending: int
+    previously_resolved: int
+    items: List[ReconcileItem]
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> ReconcileReport:
+        return cls(
+            examined=int(d.get("examined", 0)),
+            confirmed=int(d.get("confirmed", 0)),
+            contradicted=int(d.get("contradicted", 0)),
+            still_pending=int(d.get("still_pending", 0)),
+            previously_resolved=int(d.get("previously_resolved", 0)),
+            items=[ReconcileItem._from_json(i) for i in d.get("items", [])],
         )
