@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import andal
 
@@ -42,7 +42,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     ap.add_argument("--birth-place")
     ap.add_argument("--transaction-id", help="used as idempotency key: a retry is not charged twice")
+    ap.add_argument("--token", help="the participant's attestation token (answers offline if the registry is down)")
+    ap.add_argument("--trust-root", help="issuer root public key (JWK JSON file) to pin for offline answers")
+    ap.add_argument("--trust-cache", help="directory caching the verified keyset and revocation list")
+    ap.add_argument("--journal", help="offline journal file (with --journal-key-file)")
+    ap.add_argument("--journal-key-file", help="file holding the 32-byte journal key")
     args = ap.parse_args(argv)
+
+    offline: Dict[str, Any] = {}
+    if args.trust_root:
+        with open(args.trust_root, encoding="utf-8") as f:
+            offline["trust_roots"] = [f.read()]
+        if args.trust_cache:
+            offline["trust_cache_dir"] = args.trust_cache
+    if args.journal and args.journal_key_file:
+        with open(args.journal_key_file, "rb") as kf:
+            offline["journal"] = args.journal
+            offline["journal_key"] = kf.read()
 
     try:
         with andal.Client(
@@ -51,13 +67,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.api_key,
             deadline=args.deadline,
             allow_insecure_http=args.allow_insecure_http,
+            **offline,
         ) as client:
+            if "trust_roots" in offline:
+                try:
+                    client.refresh_trust()
+                except andal.AndalError:
+                    pass  # registry down: keep the trust cached earlier, if any
             decision = client.verify(
                 nik=args.nik,
                 full_name=args.name,
                 birth_date=args.birth_date,
                 birth_place=args.birth_place,
                 idempotency_key=args.transaction_id,
+                token=args.token,
             )
     except andal.InvalidNik as e:
         print(f"NIK tidak valid ({e.part}): {e}. Periksa kembali e-KTP.", file=sys.stderr)
@@ -68,8 +91,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except andal.Unavailable as e:
         print(
             f"Registry unavailable ({e.cause}) after {e.attempts} attempt(s), "
-            f"{e.elapsed:.1f}s. Serve the participant by the manual procedure; "
-            "nothing was charged twice.",
+            f"{e.elapsed:.1f}s"
+            + (f"; no offline answer ({e.offline_refusal})" if e.offline_refusal else "")
+            + ". Serve the participant by the manual procedure; nothing was charged twice.",
             file=sys.stderr,
         )
         return 2

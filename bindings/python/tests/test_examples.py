@@ -110,3 +110,28 @@ def test_overnight_batch_ctrl_c(faults: Any, people: List[Dict[str, Any]], tmp_p
     assert proc.returncode == 130, err
     assert "interrupted: 0/22" in err
     assert out.read_text().startswith("participant_id,row,")
+
+
+def test_counter_answers_offline_with_a_token(faults: Any, people: List[Dict[str, Any]], tmp_path: Path) -> None:
+    import json
+
+    import andal
+
+    p = people[9]
+    (tmp_path / "root.jwk").write_text(json.dumps(faults.root_key()))
+    (tmp_path / "journal.key").write_bytes(andal.generate_journal_key())
+    token = faults.mint_token(p["nik"])
+    args = [*_conn(faults.url), "--deadline", "1.5",
+            "--nik", p["nik"], "--name", p["full_name"], "--birth-date", p["birth_date"],
+            "--token", token, "--trust-root", str(tmp_path / "root.jwk"),
+            "--trust-cache", str(tmp_path / "trust"),
+            "--journal", str(tmp_path / "offline.journal"),
+            "--journal-key-file", str(tmp_path / "journal.key")]
+    r = _run("counter.py", *args)  # registry up: online, trust cached
+    assert r.returncode == 0 and "(online" in r.stdout, r.stderr
+    faults.set_fault({"kind": "error", "status": 503, "rate": 1.0})
+    r = _run("counter.py", *args)  # registry failing: answered from the token
+    assert r.returncode == 0, r.stderr
+    assert "(offline" in r.stdout and "answered offline from token" in r.stdout
+    r = _run("counter.py", *[a for a in args if a != token and a != "--token"])
+    assert r.returncode == 2 and "no offline answer (no_token)" in r.stderr

@@ -69,6 +69,19 @@ def nik() -> str:
     return f"{n!r} {n.sex} {n.regency_code} {day} {n.region()['regency']} {andal.normalize_name('x')}"
 
 
+def offline(url: str, root: str, token: str) -> int:
+    with andal.Client(url, "bank-a", "key", trust_roots=[root], journal="j.journal",
+                      journal_key=andal.generate_journal_key(),
+                      fallback=andal.FallbackPolicy(max_token_age=86400.0)) as c:
+        status: andal.TrustStatus = c.refresh_trust()
+        d = c.verify(nik="3316094507990001", full_name="Siti", birth_date="1999-07-05", token=token)
+        report: andal.ReconcileReport = c.reconcile()
+        items: List[andal.ReconcileItem] = report.items
+        refusal: Optional[str] = andal.Unavailable("x").offline_refusal
+        print(status.keys, d.is_offline, d.provenance.journal_seq, len(items), refusal)
+        return report.confirmed
+
+
 def main() -> None:
     with andal.Client("https://registry.example", "bank-a", "key", deadline=5.0) as client:
         print(one, many, concurrent, client.partner_id, nik())
