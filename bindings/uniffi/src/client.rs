@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::AndalError;
 use crate::guard;
 use crate::nik::NikInfo;
+use crate::offline::{FallbackSettings, OfflineSettings, ReconcileReport, TrustStatus};
 use crate::oneshot;
 use crate::resilience::{
     BreakerSettings, ClientHealth, ForeignListener, OutageTotals, ResilienceListener,
@@ -43,6 +44,9 @@ pub struct ClientConfig {
     /// Whether HTTP 429 counts as a breaker failure (default false).
     #[uniffi(default = false)]
     pub count_throttling_as_failure: bool,
+    /// Offline answers from signed attestation tokens (null: never answer offline).
+    #[uniffi(default = None)]
+    pub offline: Option<OfflineSettings>,
 }
 
 /// Per-call options.
@@ -55,6 +59,13 @@ pub struct CheckOptions {
     /// Deadline for this call instead of the client's, in ms.
     #[uniffi(default = None)]
     pub deadline_ms: Option<u64>,
+    /// An issuer-signed attestation token (the citizen's wallet QR, or one kept from an
+    /// earlier online check) that may answer offline when the registry cannot.
+    #[uniffi(default = None)]
+    pub token: Option<String>,
+    /// Fallback policy for this call instead of the client's.
+    #[uniffi(default = None)]
+    pub fallback: Option<FallbackSettings>,
 }
 
 impl From<&CheckOptions> for andal::CheckOptions {
@@ -65,6 +76,12 @@ impl From<&CheckOptions> for andal::CheckOptions {
         }
         if let Some(ms) = o.deadline_ms {
             out = out.deadline(Duration::from_millis(ms));
+        }
+        if let Some(t) = &o.token {
+            out = out.token(t.clone());
+        }
+        if let Some(f) = &o.fallback {
+            out = out.fallback(f.into());
         }
         out
     }
@@ -176,6 +193,9 @@ impl AndalClient {
                 b = b.breaker_config(bs.build()?);
             }
             b = b.count_throttling_as_failure(config.count_throttling_as_failure);
+            if let Some(o) = &config.offline {
+                b = o.apply(b)?;
+            }
             if let Some(l) = listener {
                 b = b.listener(Arc::new(ForeignListener(l)));
             }
@@ -206,6 +226,42 @@ impl AndalClient {
     /// Back to closed, counts cleared.
     pub fn reset_breaker(&self) {
         self.inner.breaker().reset();
+    }
+
+    /// Fetch the signed keyset and revocation list from the registry, verify them against
+    /// the pinned roots, and cache them. Call at start-up and periodically while online.
+    pub fn refresh_trust(&self) -> Result<TrustStatus, AndalError> {
+        guard("refresh_trust", || Ok(self.inner.refresh_trust()?.into()))
+    }
+
+    /// `refreshTrust` without blocking (Kotlin `suspend`, Swift `async`).
+    pub async fn refresh_trust_async(&self) -> Result<TrustStatus, AndalError> {
+        let client = self.inner.clone();
+        on_thread(move || guard("refresh_trust", || Ok(client.refresh_trust()?.into()))).await
+    }
+
+    /// The trust state held (keys, revocation list age).
+    pub fn trust_status(&self) -> TrustStatus {
+        self.inner.trust_status().into()
+    }
+
+    /// Re-check every pending offline decision online and record each as confirmed,
+    /// contradicted or still pending. Idempotent; stops early if the registry is down again.
+    pub fn reconcile(&self) -> Result<ReconcileReport, AndalError> {
+        guard("reconcile", || {
+            ReconcileReport::try_from(self.inner.reconcile()?)
+        })
+    }
+
+    /// `reconcile` without blocking (Kotlin `suspend`, Swift `async`).
+    pub async fn reconcile_async(&self) -> Result<ReconcileReport, AndalError> {
+        let client = self.inner.clone();
+        on_thread(move || {
+            guard("reconcile", || {
+                ReconcileReport::try_from(client.reconcile()?)
+            })
+        })
+        .await
     }
 
     /// The outage record as JSON (stable layout, `format_version` 1; see
@@ -261,17 +317,25 @@ impl AndalClient {
         options: Option<CheckOptions>,
     ) -> Result<Decision, AndalError> {
         let client = self.inner.clone();
-        let (tx, rx) = oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("andal-verify".into())
-            .spawn(move || tx.send(verify_blocking(&client, &query, options.as_ref())));
-        if let Err(e) = spawned {
-            return Err(AndalError::Internal {
-                reason: format!("cannot start a check thread: {e}"),
-            });
-        }
-        rx.await
+        on_thread(move || verify_blocking(&client, &query, options.as_ref())).await
     }
+}
+
+/// Run a blocking call on its own thread; the returned future completes with its result.
+/// No async runtime: a std thread and a oneshot channel.
+async fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AndalError> + Send + 'static,
+) -> Result<T, AndalError> {
+    let (tx, rx) = oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("andal-check".into())
+        .spawn(move || tx.send(f()));
+    if let Err(e) = spawned {
+        return Err(AndalError::Internal {
+            reason: format!("cannot start a check thread: {e}"),
+        });
+    }
+    rx.await
 }
 
 fn verify_blocking(

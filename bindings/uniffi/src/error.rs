@@ -26,6 +26,9 @@ pub enum AndalError {
         attempts: u32,
         /// Time spent, in milliseconds.
         elapsed_ms: u64,
+        /// Why no offline answer was given, when offline answers are configured (stable
+        /// code: `no_token`, `token_too_old`, `revoked`, `revocation_list_stale`...).
+        fallback_refusal: Option<String>,
     },
     /// API key missing, unknown or not allowed (HTTP 401/403).
     #[error("authentication failed: HTTP {status} {code}")]
@@ -86,8 +89,15 @@ impl From<andal::Error> for AndalError {
                 reason: UnavailableReason::from(&u.cause),
                 attempts: u.attempts,
                 elapsed_ms: millis(u.elapsed),
+                fallback_refusal: u.fallback.as_ref().map(|f| f.reason().to_owned()),
             },
             E::Protocol(reason) => AndalError::Protocol { reason },
+            E::Token(t) => AndalError::Protocol {
+                reason: format!("trust document rejected: {}", t.reason()),
+            },
+            E::Journal(j) => AndalError::Internal {
+                reason: format!("offline journal: {j}"),
+            },
             other => AndalError::Internal {
                 reason: format!("unmapped error ({}): {other}", other.code()),
             },

@@ -21,6 +21,7 @@ uniffi::setup_scaffolding!("andal");
 mod client;
 mod error;
 mod nik;
+mod offline;
 mod oneshot;
 mod resilience;
 mod transport;
@@ -32,6 +33,10 @@ mod tests;
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
+pub use offline::{
+    Contradiction, FallbackSettings, FallbackTrigger, OfflineSettings, ReconcileItem,
+    ReconcileOutcome, ReconcileReport, TrustStatus,
+};
 pub use resilience::{
     BreakerSettings, BreakerState, ClientHealth, ListenerError, OutageTotals, ResilienceEvent,
     ResilienceListener, RetryStopReason,

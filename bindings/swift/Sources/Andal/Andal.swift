@@ -704,9 +704,36 @@ public protocol AndalClientProtocol: AnyObject, Sendable {
     func partnerId()  -> String
     
     /**
+     * Re-check every pending offline decision online and record each as confirmed,
+     * contradicted or still pending. Idempotent; stops early if the registry is down again.
+     */
+    func reconcile() throws  -> ReconcileReport
+    
+    /**
+     * `reconcile` without blocking (Kotlin `suspend`, Swift `async`).
+     */
+    func reconcileAsync() async throws  -> ReconcileReport
+    
+    /**
+     * Fetch the signed keyset and revocation list from the registry, verify them against
+     * the pinned roots, and cache them. Call at start-up and periodically while online.
+     */
+    func refreshTrust() throws  -> TrustStatus
+    
+    /**
+     * `refreshTrust` without blocking (Kotlin `suspend`, Swift `async`).
+     */
+    func refreshTrustAsync() async throws  -> TrustStatus
+    
+    /**
      * Back to closed, counts cleared.
      */
     func resetBreaker() 
+    
+    /**
+     * The trust state held (keys, revocation list age).
+     */
+    func trustStatus()  -> TrustStatus
     
     /**
      * Check one query, blocking the calling thread (at most the deadline). From a UI
@@ -893,6 +920,70 @@ open func partnerId() -> String  {
 }
     
     /**
+     * Re-check every pending offline decision online and record each as confirmed,
+     * contradicted or still pending. Idempotent; stops early if the registry is down again.
+     */
+open func reconcile()throws  -> ReconcileReport  {
+    return try  FfiConverterTypeReconcileReport_lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_reconcile(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `reconcile` without blocking (Kotlin `suspend`, Swift `async`).
+     */
+open func reconcileAsync()async throws  -> ReconcileReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_andal_uniffi_fn_method_andalclient_reconcile_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_andal_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_andal_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_andal_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReconcileReport_lift,
+            errorHandler: FfiConverterTypeAndalError_lift
+        )
+}
+    
+    /**
+     * Fetch the signed keyset and revocation list from the registry, verify them against
+     * the pinned roots, and cache them. Call at start-up and periodically while online.
+     */
+open func refreshTrust()throws  -> TrustStatus  {
+    return try  FfiConverterTypeTrustStatus_lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_refresh_trust(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `refreshTrust` without blocking (Kotlin `suspend`, Swift `async`).
+     */
+open func refreshTrustAsync()async throws  -> TrustStatus  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_andal_uniffi_fn_method_andalclient_refresh_trust_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_andal_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_andal_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_andal_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeTrustStatus_lift,
+            errorHandler: FfiConverterTypeAndalError_lift
+        )
+}
+    
+    /**
      * Back to closed, counts cleared.
      */
 open func resetBreaker()  {try! rustCall() {
@@ -901,6 +992,18 @@ open func resetBreaker()  {try! rustCall() {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The trust state held (keys, revocation list age).
+     */
+open func trustStatus() -> TrustStatus  {
+    return try!  FfiConverterTypeTrustStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_trust_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1779,6 +1882,15 @@ public struct CheckOptions: Equatable, Hashable {
      * Deadline for this call instead of the client's, in ms.
      */
     public var deadlineMs: UInt64?
+    /**
+     * An issuer-signed attestation token (the citizen's wallet QR, or one kept from an
+     * earlier online check) that may answer offline when the registry cannot.
+     */
+    public var token: String?
+    /**
+     * Fallback policy for this call instead of the client's.
+     */
+    public var fallback: FallbackSettings?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1789,9 +1901,18 @@ public struct CheckOptions: Equatable, Hashable {
          */idempotencyKey: String? = nil, 
         /**
          * Deadline for this call instead of the client's, in ms.
-         */deadlineMs: UInt64? = nil) {
+         */deadlineMs: UInt64? = nil, 
+        /**
+         * An issuer-signed attestation token (the citizen's wallet QR, or one kept from an
+         * earlier online check) that may answer offline when the registry cannot.
+         */token: String? = nil, 
+        /**
+         * Fallback policy for this call instead of the client's.
+         */fallback: FallbackSettings? = nil) {
         self.idempotencyKey = idempotencyKey
         self.deadlineMs = deadlineMs
+        self.token = token
+        self.fallback = fallback
     }
 
     
@@ -1811,13 +1932,17 @@ public struct FfiConverterTypeCheckOptions: FfiConverterRustBuffer {
         return
             try CheckOptions(
                 idempotencyKey: FfiConverterOptionString.read(from: &buf), 
-                deadlineMs: FfiConverterOptionUInt64.read(from: &buf)
+                deadlineMs: FfiConverterOptionUInt64.read(from: &buf), 
+                token: FfiConverterOptionString.read(from: &buf), 
+                fallback: FfiConverterOptionTypeFallbackSettings.read(from: &buf)
         )
     }
 
     public static func write(_ value: CheckOptions, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
         FfiConverterOptionUInt64.write(value.deadlineMs, into: &buf)
+        FfiConverterOptionString.write(value.token, into: &buf)
+        FfiConverterOptionTypeFallbackSettings.write(value.fallback, into: &buf)
     }
 }
 
@@ -1878,6 +2003,10 @@ public struct ClientConfig: Equatable, Hashable {
      * Whether HTTP 429 counts as a breaker failure (default false).
      */
     public var countThrottlingAsFailure: Bool
+    /**
+     * Offline answers from signed attestation tokens (null: never answer offline).
+     */
+    public var offline: OfflineSettings?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1908,7 +2037,10 @@ public struct ClientConfig: Equatable, Hashable {
          */breaker: BreakerSettings? = nil, 
         /**
          * Whether HTTP 429 counts as a breaker failure (default false).
-         */countThrottlingAsFailure: Bool = false) {
+         */countThrottlingAsFailure: Bool = false, 
+        /**
+         * Offline answers from signed attestation tokens (null: never answer offline).
+         */offline: OfflineSettings? = nil) {
         self.baseUrl = baseUrl
         self.partnerId = partnerId
         self.allowInsecureHttp = allowInsecureHttp
@@ -1918,6 +2050,7 @@ public struct ClientConfig: Equatable, Hashable {
         self.maxAttempts = maxAttempts
         self.breaker = breaker
         self.countThrottlingAsFailure = countThrottlingAsFailure
+        self.offline = offline
     }
 
     
@@ -1944,7 +2077,8 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
                 maxResponseBytes: FfiConverterOptionUInt64.read(from: &buf), 
                 maxAttempts: FfiConverterOptionUInt32.read(from: &buf), 
                 breaker: FfiConverterOptionTypeBreakerSettings.read(from: &buf), 
-                countThrottlingAsFailure: FfiConverterBool.read(from: &buf)
+                countThrottlingAsFailure: FfiConverterBool.read(from: &buf), 
+                offline: FfiConverterOptionTypeOfflineSettings.read(from: &buf)
         )
     }
 
@@ -1958,6 +2092,7 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt32.write(value.maxAttempts, into: &buf)
         FfiConverterOptionTypeBreakerSettings.write(value.breaker, into: &buf)
         FfiConverterBool.write(value.countThrottlingAsFailure, into: &buf)
+        FfiConverterOptionTypeOfflineSettings.write(value.offline, into: &buf)
     }
 }
 
@@ -2252,6 +2387,116 @@ public func FfiConverterTypeDecision_lift(_ buf: RustBuffer) throws -> Decision 
 #endif
 public func FfiConverterTypeDecision_lower(_ value: Decision) -> RustBuffer {
     return FfiConverterTypeDecision.lower(value)
+}
+
+
+/**
+ * When an offline answer is allowed. Unset fields keep the core's defaults (tokens up to
+ * 30 days old, revocation list required and at most 24 h old, every trigger).
+ */
+public struct FallbackSettings: Equatable, Hashable {
+    /**
+     * Whether offline answers are allowed at all.
+     */
+    public var allowOffline: Bool
+    /**
+     * Oldest token accepted, in seconds since its issue.
+     */
+    public var maxTokenAgeSecs: UInt64?
+    /**
+     * Oldest revocation list accepted, in seconds since its issue.
+     */
+    public var maxRevocationStalenessSecs: UInt64?
+    /**
+     * Refuse offline answers when no revocation list is held.
+     */
+    public var requireRevocationList: Bool?
+    /**
+     * Online failures that permit a fallback (null: all).
+     */
+    public var triggers: [FallbackTrigger]?
+    /**
+     * Clock skew tolerated on token validity, in seconds.
+     */
+    public var leewaySecs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether offline answers are allowed at all.
+         */allowOffline: Bool = true, 
+        /**
+         * Oldest token accepted, in seconds since its issue.
+         */maxTokenAgeSecs: UInt64? = nil, 
+        /**
+         * Oldest revocation list accepted, in seconds since its issue.
+         */maxRevocationStalenessSecs: UInt64? = nil, 
+        /**
+         * Refuse offline answers when no revocation list is held.
+         */requireRevocationList: Bool? = nil, 
+        /**
+         * Online failures that permit a fallback (null: all).
+         */triggers: [FallbackTrigger]? = nil, 
+        /**
+         * Clock skew tolerated on token validity, in seconds.
+         */leewaySecs: UInt64? = nil) {
+        self.allowOffline = allowOffline
+        self.maxTokenAgeSecs = maxTokenAgeSecs
+        self.maxRevocationStalenessSecs = maxRevocationStalenessSecs
+        self.requireRevocationList = requireRevocationList
+        self.triggers = triggers
+        self.leewaySecs = leewaySecs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FallbackSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFallbackSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FallbackSettings {
+        return
+            try FallbackSettings(
+                allowOffline: FfiConverterBool.read(from: &buf), 
+                maxTokenAgeSecs: FfiConverterOptionUInt64.read(from: &buf), 
+                maxRevocationStalenessSecs: FfiConverterOptionUInt64.read(from: &buf), 
+                requireRevocationList: FfiConverterOptionBool.read(from: &buf), 
+                triggers: FfiConverterOptionSequenceTypeFallbackTrigger.read(from: &buf), 
+                leewaySecs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FallbackSettings, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.allowOffline, into: &buf)
+        FfiConverterOptionUInt64.write(value.maxTokenAgeSecs, into: &buf)
+        FfiConverterOptionUInt64.write(value.maxRevocationStalenessSecs, into: &buf)
+        FfiConverterOptionBool.write(value.requireRevocationList, into: &buf)
+        FfiConverterOptionSequenceTypeFallbackTrigger.write(value.triggers, into: &buf)
+        FfiConverterOptionUInt64.write(value.leewaySecs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFallbackSettings_lift(_ buf: RustBuffer) throws -> FallbackSettings {
+    return try FfiConverterTypeFallbackSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFallbackSettings_lower(_ value: FallbackSettings) -> RustBuffer {
+    return FfiConverterTypeFallbackSettings.lower(value)
 }
 
 
@@ -2763,6 +3008,108 @@ public func FfiConverterTypeNikInfo_lower(_ value: NikInfo) -> RustBuffer {
 
 
 /**
+ * What offline answers need: pinned issuer root keys, an encrypted journal for the
+ * decisions, and (optionally) a folder caching the verified keyset and revocation list.
+ */
+public struct OfflineSettings: Equatable, Hashable {
+    /**
+     * Root public keys (JWK JSON) that sign keysets and revocation lists. Without them no
+     * token is ever accepted.
+     */
+    public var trustRootsJwk: [String]
+    /**
+     * Journal file for offline decisions (app storage).
+     */
+    public var journalPath: String
+    /**
+     * 32-byte journal key, from Android Keystore, iOS Keychain or a KMS. Never logged.
+     */
+    public var journalKey: Data
+    /**
+     * Folder caching the verified keyset and revocation list (re-verified on load).
+     */
+    public var trustCacheDir: String?
+    /**
+     * Fallback policy (null: the core's defaults).
+     */
+    public var policy: FallbackSettings?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Root public keys (JWK JSON) that sign keysets and revocation lists. Without them no
+         * token is ever accepted.
+         */trustRootsJwk: [String], 
+        /**
+         * Journal file for offline decisions (app storage).
+         */journalPath: String, 
+        /**
+         * 32-byte journal key, from Android Keystore, iOS Keychain or a KMS. Never logged.
+         */journalKey: Data, 
+        /**
+         * Folder caching the verified keyset and revocation list (re-verified on load).
+         */trustCacheDir: String? = nil, 
+        /**
+         * Fallback policy (null: the core's defaults).
+         */policy: FallbackSettings? = nil) {
+        self.trustRootsJwk = trustRootsJwk
+        self.journalPath = journalPath
+        self.journalKey = journalKey
+        self.trustCacheDir = trustCacheDir
+        self.policy = policy
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OfflineSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOfflineSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OfflineSettings {
+        return
+            try OfflineSettings(
+                trustRootsJwk: FfiConverterSequenceString.read(from: &buf), 
+                journalPath: FfiConverterString.read(from: &buf), 
+                journalKey: FfiConverterData.read(from: &buf), 
+                trustCacheDir: FfiConverterOptionString.read(from: &buf), 
+                policy: FfiConverterOptionTypeFallbackSettings.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OfflineSettings, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.trustRootsJwk, into: &buf)
+        FfiConverterString.write(value.journalPath, into: &buf)
+        FfiConverterData.write(value.journalKey, into: &buf)
+        FfiConverterOptionString.write(value.trustCacheDir, into: &buf)
+        FfiConverterOptionTypeFallbackSettings.write(value.policy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfflineSettings_lift(_ buf: RustBuffer) throws -> OfflineSettings {
+    return try FfiConverterTypeOfflineSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfflineSettings_lower(_ value: OfflineSettings) -> RustBuffer {
+    return FfiConverterTypeOfflineSettings.lower(value)
+}
+
+
+/**
  * Headline numbers of a client's outage record (the full record: `outageReportJson`).
  */
 public struct OutageTotals: Equatable, Hashable {
@@ -2902,6 +3249,333 @@ public func FfiConverterTypeOutageTotals_lower(_ value: OutageTotals) -> RustBuf
 
 
 /**
+ * One offline decision, re-checked.
+ */
+public struct ReconcileItem: Equatable, Hashable {
+    /**
+     * Journal sequence number of the decision.
+     */
+    public var journalSeq: UInt64
+    /**
+     * Token id (`jti`).
+     */
+    public var tokenId: String
+    /**
+     * Masked NIK.
+     */
+    public var nikMasked: String
+    /**
+     * When the offline decision was made (unix seconds).
+     */
+    public var decidedAt: UInt64
+    /**
+     * The offline verdict.
+     */
+    public var offlineVerdict: Verdict
+    /**
+     * The outcome.
+     */
+    public var outcome: ReconcileOutcome
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Journal sequence number of the decision.
+         */journalSeq: UInt64, 
+        /**
+         * Token id (`jti`).
+         */tokenId: String, 
+        /**
+         * Masked NIK.
+         */nikMasked: String, 
+        /**
+         * When the offline decision was made (unix seconds).
+         */decidedAt: UInt64, 
+        /**
+         * The offline verdict.
+         */offlineVerdict: Verdict, 
+        /**
+         * The outcome.
+         */outcome: ReconcileOutcome) {
+        self.journalSeq = journalSeq
+        self.tokenId = tokenId
+        self.nikMasked = nikMasked
+        self.decidedAt = decidedAt
+        self.offlineVerdict = offlineVerdict
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReconcileItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReconcileItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReconcileItem {
+        return
+            try ReconcileItem(
+                journalSeq: FfiConverterUInt64.read(from: &buf), 
+                tokenId: FfiConverterString.read(from: &buf), 
+                nikMasked: FfiConverterString.read(from: &buf), 
+                decidedAt: FfiConverterUInt64.read(from: &buf), 
+                offlineVerdict: FfiConverterTypeVerdict.read(from: &buf), 
+                outcome: FfiConverterTypeReconcileOutcome.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReconcileItem, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.journalSeq, into: &buf)
+        FfiConverterString.write(value.tokenId, into: &buf)
+        FfiConverterString.write(value.nikMasked, into: &buf)
+        FfiConverterUInt64.write(value.decidedAt, into: &buf)
+        FfiConverterTypeVerdict.write(value.offlineVerdict, into: &buf)
+        FfiConverterTypeReconcileOutcome.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileItem_lift(_ buf: RustBuffer) throws -> ReconcileItem {
+    return try FfiConverterTypeReconcileItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileItem_lower(_ value: ReconcileItem) -> RustBuffer {
+    return FfiConverterTypeReconcileItem.lower(value)
+}
+
+
+/**
+ * What one reconciliation run did.
+ */
+public struct ReconcileReport: Equatable, Hashable {
+    /**
+     * Pending decisions examined.
+     */
+    public var examined: UInt64
+    /**
+     * Confirmed by the registry.
+     */
+    public var confirmed: UInt64
+    /**
+     * Contradicted by the registry.
+     */
+    public var contradicted: UInt64
+    /**
+     * Still pending (registry unavailable again).
+     */
+    public var stillPending: UInt64
+    /**
+     * Already resolved by an earlier run (skipped).
+     */
+    public var previouslyResolved: UInt64
+    /**
+     * Each decision examined.
+     */
+    public var items: [ReconcileItem]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Pending decisions examined.
+         */examined: UInt64, 
+        /**
+         * Confirmed by the registry.
+         */confirmed: UInt64, 
+        /**
+         * Contradicted by the registry.
+         */contradicted: UInt64, 
+        /**
+         * Still pending (registry unavailable again).
+         */stillPending: UInt64, 
+        /**
+         * Already resolved by an earlier run (skipped).
+         */previouslyResolved: UInt64, 
+        /**
+         * Each decision examined.
+         */items: [ReconcileItem]) {
+        self.examined = examined
+        self.confirmed = confirmed
+        self.contradicted = contradicted
+        self.stillPending = stillPending
+        self.previouslyResolved = previouslyResolved
+        self.items = items
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReconcileReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReconcileReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReconcileReport {
+        return
+            try ReconcileReport(
+                examined: FfiConverterUInt64.read(from: &buf), 
+                confirmed: FfiConverterUInt64.read(from: &buf), 
+                contradicted: FfiConverterUInt64.read(from: &buf), 
+                stillPending: FfiConverterUInt64.read(from: &buf), 
+                previouslyResolved: FfiConverterUInt64.read(from: &buf), 
+                items: FfiConverterSequenceTypeReconcileItem.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReconcileReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.examined, into: &buf)
+        FfiConverterUInt64.write(value.confirmed, into: &buf)
+        FfiConverterUInt64.write(value.contradicted, into: &buf)
+        FfiConverterUInt64.write(value.stillPending, into: &buf)
+        FfiConverterUInt64.write(value.previouslyResolved, into: &buf)
+        FfiConverterSequenceTypeReconcileItem.write(value.items, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileReport_lift(_ buf: RustBuffer) throws -> ReconcileReport {
+    return try FfiConverterTypeReconcileReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileReport_lower(_ value: ReconcileReport) -> RustBuffer {
+    return FfiConverterTypeReconcileReport.lower(value)
+}
+
+
+/**
+ * The trust state held, for operators.
+ */
+public struct TrustStatus: Equatable, Hashable {
+    /**
+     * Pinned root keys.
+     */
+    public var roots: UInt64
+    /**
+     * Issuing keys in the verified keyset (0: none held yet; call `refreshTrust` online).
+     */
+    public var keys: UInt64
+    /**
+     * Keyset issued-at (unix seconds).
+     */
+    public var keysetIssuedAt: UInt64?
+    /**
+     * Revocation list issued-at (unix seconds).
+     */
+    public var revocationsIssuedAt: UInt64?
+    /**
+     * Revocation list age in seconds.
+     */
+    public var revocationsAgeSecs: UInt64?
+    /**
+     * Whether the list is past its promised next update.
+     */
+    public var revocationsOverdue: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Pinned root keys.
+         */roots: UInt64, 
+        /**
+         * Issuing keys in the verified keyset (0: none held yet; call `refreshTrust` online).
+         */keys: UInt64, 
+        /**
+         * Keyset issued-at (unix seconds).
+         */keysetIssuedAt: UInt64?, 
+        /**
+         * Revocation list issued-at (unix seconds).
+         */revocationsIssuedAt: UInt64?, 
+        /**
+         * Revocation list age in seconds.
+         */revocationsAgeSecs: UInt64?, 
+        /**
+         * Whether the list is past its promised next update.
+         */revocationsOverdue: Bool) {
+        self.roots = roots
+        self.keys = keys
+        self.keysetIssuedAt = keysetIssuedAt
+        self.revocationsIssuedAt = revocationsIssuedAt
+        self.revocationsAgeSecs = revocationsAgeSecs
+        self.revocationsOverdue = revocationsOverdue
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrustStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrustStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrustStatus {
+        return
+            try TrustStatus(
+                roots: FfiConverterUInt64.read(from: &buf), 
+                keys: FfiConverterUInt64.read(from: &buf), 
+                keysetIssuedAt: FfiConverterOptionUInt64.read(from: &buf), 
+                revocationsIssuedAt: FfiConverterOptionUInt64.read(from: &buf), 
+                revocationsAgeSecs: FfiConverterOptionUInt64.read(from: &buf), 
+                revocationsOverdue: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrustStatus, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.roots, into: &buf)
+        FfiConverterUInt64.write(value.keys, into: &buf)
+        FfiConverterOptionUInt64.write(value.keysetIssuedAt, into: &buf)
+        FfiConverterOptionUInt64.write(value.revocationsIssuedAt, into: &buf)
+        FfiConverterOptionUInt64.write(value.revocationsAgeSecs, into: &buf)
+        FfiConverterBool.write(value.revocationsOverdue, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustStatus_lift(_ buf: RustBuffer) throws -> TrustStatus {
+    return try FfiConverterTypeTrustStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustStatus_lower(_ value: TrustStatus) -> RustBuffer {
+    return FfiConverterTypeTrustStatus.lower(value)
+}
+
+
+/**
  * Every error an Andal call can raise. Messages never contain personal data.
  */
 public 
@@ -2933,7 +3607,11 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */attempts: UInt32, 
         /**
          * Time spent, in milliseconds.
-         */elapsedMs: UInt64
+         */elapsedMs: UInt64, 
+        /**
+         * Why no offline answer was given, when offline answers are configured (stable
+         * code: `no_token`, `token_too_old`, `revoked`, `revocation_list_stale`...).
+         */fallbackRefusal: String?
     )
     /**
      * API key missing, unknown or not allowed (HTTP 401/403).
@@ -3017,7 +3695,8 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             reason: try FfiConverterTypeUnavailableReason.read(from: &buf), 
             label: try FfiConverterString.read(from: &buf), 
             attempts: try FfiConverterUInt32.read(from: &buf), 
-            elapsedMs: try FfiConverterUInt64.read(from: &buf)
+            elapsedMs: try FfiConverterUInt64.read(from: &buf), 
+            fallbackRefusal: try FfiConverterOptionString.read(from: &buf)
             )
         case 3: return .Auth(
             status: try FfiConverterUInt16.read(from: &buf), 
@@ -3053,12 +3732,13 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Unavailable(reason,label,attempts,elapsedMs):
+        case let .Unavailable(reason,label,attempts,elapsedMs,fallbackRefusal):
             writeInt(&buf, Int32(2))
             FfiConverterTypeUnavailableReason.write(reason, into: &buf)
             FfiConverterString.write(label, into: &buf)
             FfiConverterUInt32.write(attempts, into: &buf)
             FfiConverterUInt64.write(elapsedMs, into: &buf)
+            FfiConverterOptionString.write(fallbackRefusal, into: &buf)
             
         
         case let .Auth(status,code):
@@ -3208,6 +3888,111 @@ public func FfiConverterTypeBreakerState_lift(_ buf: RustBuffer) throws -> Break
 #endif
 public func FfiConverterTypeBreakerState_lower(_ value: BreakerState) -> RustBuffer {
     return FfiConverterTypeBreakerState.lower(value)
+}
+
+
+
+/**
+ * Why reconciliation contradicted an offline decision.
+ */
+
+public enum Contradiction: Equatable, Hashable {
+    
+    /**
+     * The registry's fields differ from the offline answer.
+     */
+    case mismatch
+    /**
+     * The token was revoked.
+     */
+    case revoked
+    /**
+     * The registry has no such NIK.
+     */
+    case notFound
+    /**
+     * The record is inactive (e.g. deceased).
+     */
+    case inactive
+    /**
+     * A reason these bindings do not know.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Contradiction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeContradiction: FfiConverterRustBuffer {
+    typealias SwiftType = Contradiction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Contradiction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .mismatch
+        
+        case 2: return .revoked
+        
+        case 3: return .notFound
+        
+        case 4: return .inactive
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Contradiction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .mismatch:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notFound:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .inactive:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContradiction_lift(_ buf: RustBuffer) throws -> Contradiction {
+    return try FfiConverterTypeContradiction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContradiction_lower(_ value: Contradiction) -> RustBuffer {
+    return FfiConverterTypeContradiction.lower(value)
 }
 
 
@@ -3390,6 +4175,121 @@ public func FfiConverterTypeFailureKind_lift(_ buf: RustBuffer) throws -> Failur
 #endif
 public func FfiConverterTypeFailureKind_lower(_ value: FailureKind) -> RustBuffer {
     return FfiConverterTypeFailureKind.lower(value)
+}
+
+
+
+/**
+ * Online failures that may be answered offline.
+ */
+
+public enum FallbackTrigger: Equatable, Hashable {
+    
+    /**
+     * The breaker is open.
+     */
+    case breakerOpen
+    /**
+     * The total deadline passed.
+     */
+    case deadlineExceeded
+    /**
+     * Retries were needed but the retry budget is spent.
+     */
+    case retryBudgetExhausted
+    /**
+     * Refused, DNS, timeouts, TLS, reset, protocol, malformed or oversized answers.
+     */
+    case transportFailure
+    /**
+     * HTTP 5xx (and 408).
+     */
+    case serverError
+    /**
+     * HTTP 429.
+     */
+    case throttled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FallbackTrigger: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFallbackTrigger: FfiConverterRustBuffer {
+    typealias SwiftType = FallbackTrigger
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FallbackTrigger {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .breakerOpen
+        
+        case 2: return .deadlineExceeded
+        
+        case 3: return .retryBudgetExhausted
+        
+        case 4: return .transportFailure
+        
+        case 5: return .serverError
+        
+        case 6: return .throttled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FallbackTrigger, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .breakerOpen:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .deadlineExceeded:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .retryBudgetExhausted:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .transportFailure:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .serverError:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .throttled:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFallbackTrigger_lift(_ buf: RustBuffer) throws -> FallbackTrigger {
+    return try FfiConverterTypeFallbackTrigger.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFallbackTrigger_lower(_ value: FallbackTrigger) -> RustBuffer {
+    return FfiConverterTypeFallbackTrigger.lower(value)
 }
 
 
@@ -3749,6 +4649,103 @@ public func FfiConverterTypeProvenance_lift(_ buf: RustBuffer) throws -> Provena
 #endif
 public func FfiConverterTypeProvenance_lower(_ value: Provenance) -> RustBuffer {
     return FfiConverterTypeProvenance.lower(value)
+}
+
+
+
+/**
+ * What reconciliation concluded for one offline decision.
+ */
+
+public enum ReconcileOutcome: Equatable, Hashable {
+    
+    /**
+     * The registry agrees.
+     */
+    case confirmed
+    /**
+     * The registry disagrees.
+     */
+    case contradicted(
+        /**
+         * Why.
+         */reason: Contradiction
+    )
+    /**
+     * Could not be checked yet.
+     */
+    case stillPending(
+        /**
+         * Why (stable label, e.g. `breaker_open`).
+         */label: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReconcileOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReconcileOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = ReconcileOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReconcileOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .confirmed
+        
+        case 2: return .contradicted(reason: try FfiConverterTypeContradiction.read(from: &buf)
+        )
+        
+        case 3: return .stillPending(label: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReconcileOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .confirmed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .contradicted(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeContradiction.write(reason, into: &buf)
+            
+        
+        case let .stillPending(label):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(label, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileOutcome_lift(_ buf: RustBuffer) throws -> ReconcileOutcome {
+    return try FfiConverterTypeReconcileOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReconcileOutcome_lower(_ value: ReconcileOutcome) -> RustBuffer {
+    return FfiConverterTypeReconcileOutcome.lower(value)
 }
 
 
@@ -4484,6 +5481,30 @@ fileprivate struct FfiConverterOptionFloat: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -4604,6 +5625,103 @@ fileprivate struct FfiConverterOptionTypeCheckOptions: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeFallbackSettings: FfiConverterRustBuffer {
+    typealias SwiftType = FallbackSettings?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFallbackSettings.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFallbackSettings.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOfflineSettings: FfiConverterRustBuffer {
+    typealias SwiftType = OfflineSettings?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOfflineSettings.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOfflineSettings.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceTypeFallbackTrigger: FfiConverterRustBuffer {
+    typealias SwiftType = [FallbackTrigger]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceTypeFallbackTrigger.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceTypeFallbackTrigger.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
     typealias SwiftType = [HttpHeader]
 
@@ -4621,6 +5739,56 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeReconcileItem: FfiConverterRustBuffer {
+    typealias SwiftType = [ReconcileItem]
+
+    public static func write(_ value: [ReconcileItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeReconcileItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReconcileItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ReconcileItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeReconcileItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFallbackTrigger: FfiConverterRustBuffer {
+    typealias SwiftType = [FallbackTrigger]
+
+    public static func write(_ value: [FallbackTrigger], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFallbackTrigger.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FallbackTrigger] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FallbackTrigger]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFallbackTrigger.read(from: &buf))
         }
         return seq
     }
@@ -4756,7 +5924,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_andal_uniffi_checksum_method_andalclient_partner_id() != 44015) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_reconcile() != 57632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_reconcile_async() != 16763) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_refresh_trust() != 12480) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_refresh_trust_async() != 42168) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_andal_uniffi_checksum_method_andalclient_reset_breaker() != 64586) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_trust_status() != 22637) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_verify() != 44215) {

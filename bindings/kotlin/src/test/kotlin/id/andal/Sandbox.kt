@@ -76,6 +76,20 @@ class Sandbox(seed: Long = 42) : AutoCloseable {
         return m.groupValues[1].toLong()
     }
 
+    /** The issuer's root public key (JWK JSON) that partners pin. */
+    fun rootKeyJwk(): String {
+        val (status, body) = admin("GET", "/admin/root-key")
+        check(status == 200) { "GET /admin/root-key -> $status" }
+        return body
+    }
+
+    /** An attestation token for this NIK, for [partner]. */
+    fun mintToken(nik: String, partner: String = PARTNER): String {
+        val (status, body) = admin("POST", "/admin/tokens", "{\"nik\":\"$nik\",\"partner\":\"$partner\"}")
+        check(status == 200) { "POST /admin/tokens -> $status" }
+        return Regex("\"token\":\"([^\"]+)\"").find(body)!!.groupValues[1]
+    }
+
     fun people(n: Int, active: Boolean = true): List<Person> {
         val (status, body) = admin("GET", "/admin/sample?n=$n&active=$active")
         check(status == 200) { "GET /admin/sample -> $status" }
