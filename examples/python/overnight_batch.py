@@ -2,7 +2,7 @@
 """Overnight batch: verify a CSV of participants, write the results to another CSV.
 
 Input columns: ``nik``, ``full_name``, ``birth_date`` (YYYY-MM-DD), optionally
-``birth_place``; any other column (e.g. ``participant_id``) is copied through. Output:
+``birth_place`` and ``token`` (an attestation token); any other column (e.g. ``participant_id``) is copied through. Output:
 those other columns, ``row``, ``nik_masked``, ``verdict``, ``fields``, ``source``,
 ``error``, ``error_detail``. The output holds no raw NIK, name or birth date.
 
@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
 
     rows = read_rows(args.input, args.key_prefix)
-    passthrough = [c for c in (rows[0].keys() if rows else []) if c not in PERSONAL and c != "idempotency_key"]
+    passthrough = [c for c in (rows[0].keys() if rows else []) if c not in PERSONAL + ("idempotency_key", "token")]
     tally: Counter[str] = Counter()
 
     client = andal.Client(

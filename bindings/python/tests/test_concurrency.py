@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 import pytest
 
 import andal
-from conftest import API_KEY, PARTNER
+from conftest import API_KEY, PARTNER, wait_until
 
 
 def _kw(p: Dict[str, Any]) -> Dict[str, Any]:
@@ -125,5 +125,10 @@ def test_ctrl_c_stops_a_batch_promptly(faults: Any, people: List[Dict[str, Any]]
         took = time.monotonic() - started
         timer.cancel()
     faults.clear_fault()  # lets the in-flight checks end now
+    # They end within their deadline; wait so that they do not spill into later tests.
+    assert wait_until(
+        lambda: not any(t.name.startswith("andal-batch") for t in threading.enumerate()),
+        timeout=10,
+    )
     assert took < 1.5, took
     assert seen == []  # nothing had completed: every check was hanging
