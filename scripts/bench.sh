@@ -9,8 +9,12 @@ cargo bench -p andal-resilience -p andal -p andal-token -p andal-journal -- \
   --warm-up-time 1 --measurement-time 4 2>&1 | tee "$log" | grep -E '^[a-z_/0-9 -]+$|time:|thrpt:' || true
 
 echo
-echo "== release cdylib size (andal-uniffi, stripped) =="
-cargo build -q --release -p andal-uniffi
-lib="${CARGO_TARGET_DIR:-target}/release/libandal_uniffi.so"
-cp "$lib" /tmp/libandal_uniffi.stripped.so && strip /tmp/libandal_uniffi.stripped.so
-ls -l /tmp/libandal_uniffi.stripped.so | awk '{printf "%.2f MB (%d bytes)\n", $5/1e6, $5}'
+echo "== FFI cdylib size (andal-uniffi, profile release-ffi, stripped) =="
+dir="${CARGO_TARGET_DIR:-target}/release-ffi"
+for variant in "default:" "no built-in HTTPS:--no-default-features"; do
+  name=${variant%%:*}; flags=${variant#*:}
+  # shellcheck disable=SC2086
+  cargo build -q --profile release-ffi -p andal-uniffi $flags
+  cp "$dir/libandal_uniffi.so" /tmp/libandal_uniffi.stripped.so && strip /tmp/libandal_uniffi.stripped.so
+  ls -l /tmp/libandal_uniffi.stripped.so | awk -v n="$name" '{printf "%s: %.2f MB (%d bytes)\n", n, $5/1e6, $5}'
+done

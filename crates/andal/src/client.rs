@@ -25,7 +25,7 @@ use crate::reconcile::{
 };
 use crate::transport::{
     DEFAULT_MAX_RESPONSE_BYTES, FailureKind, HttpRequest, HttpResponse, Method, Transport,
-    TransportError, UreqTransport,
+    TransportError,
 };
 
 /// Default total deadline for one check, across all attempts.
@@ -147,7 +147,8 @@ impl ClientBuilder {
         self.max_response_bytes = n;
         self
     }
-    /// Use this transport instead of the default ureq/rustls one.
+    /// Use this transport instead of the built-in ureq/rustls one (required when the
+    /// `https` feature is off).
     pub fn transport(mut self, t: Arc<dyn Transport>) -> Self {
         self.transport = Some(t);
         self
@@ -296,6 +297,13 @@ impl ClientBuilder {
                 Arc::new(b)
             }
         };
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(t) => t,
+            #[cfg(feature = "https")]
+            None => Arc::new(crate::transport::UreqTransport::default()),
+            #[cfg(not(feature = "https"))]
+            None => return Err(ConfigError::Missing("transport").into()),
+        };
         let trust = Trust::new(
             self.trust_roots,
             self.trust_cache_dir,
@@ -336,9 +344,7 @@ impl ClientBuilder {
                 deadline: self.deadline,
                 attempt_timeout: self.attempt_timeout,
                 max_response_bytes: self.max_response_bytes,
-                transport: self
-                    .transport
-                    .unwrap_or_else(|| Arc::new(UreqTransport::default())),
+                transport,
             }),
         })
     }

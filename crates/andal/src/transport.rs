@@ -4,7 +4,6 @@
 //! (status mapping, content type, size) whatever the transport.
 
 use std::fmt;
-use std::io;
 use std::time::Duration;
 
 pub use andal_resilience::FailureKind;
@@ -144,13 +143,15 @@ pub trait Transport: Send + Sync + fmt::Debug {
     ) -> Result<HttpResponse, TransportError>;
 }
 
-/// Default transport: ureq 3 with rustls on ring, WebPKI roots, no redirects, connection
+/// Default transport (feature `https`, on by default): ureq 3 with rustls on ring, WebPKI roots, no redirects, connection
 /// pooling. Plain `http://` is only reachable when the client builder allows it.
+#[cfg(feature = "https")]
 pub struct UreqTransport {
     agent: ureq::Agent,
     connect_timeout: Duration,
 }
 
+#[cfg(feature = "https")]
 impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UreqTransport")
@@ -159,12 +160,14 @@ impl fmt::Debug for UreqTransport {
     }
 }
 
+#[cfg(feature = "https")]
 impl Default for UreqTransport {
     fn default() -> Self {
         Self::new(Duration::from_secs(2))
     }
 }
 
+#[cfg(feature = "https")]
 impl UreqTransport {
     /// A transport whose connection setup is capped at `connect_timeout` (also capped by
     /// each attempt's timeout).
@@ -184,6 +187,7 @@ impl UreqTransport {
     }
 }
 
+#[cfg(feature = "https")]
 impl Transport for UreqTransport {
     fn send(
         &self,
@@ -242,6 +246,7 @@ impl Transport for UreqTransport {
     }
 }
 
+#[cfg(feature = "https")]
 /// Map a ureq error onto the shared failure vocabulary.
 fn classify(e: ureq::Error) -> TransportError {
     use ureq::Error as E;
@@ -260,8 +265,9 @@ fn classify(e: ureq::Error) -> TransportError {
     TransportError::new(kind, e.to_string())
 }
 
-fn classify_io(e: &io::Error) -> FailureKind {
-    use io::ErrorKind as K;
+#[cfg(feature = "https")]
+fn classify_io(e: &std::io::Error) -> FailureKind {
+    use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused => FailureKind::Refused,
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
