@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=${1:-/tmp/andal-bench.log}
-cargo bench -p andal-resilience -p andal -p andal-token -p andal-journal -- \
+cargo bench -p andal-resilience -p andal -p andal-token -p andal-journal --bench '*' -- \
   --warm-up-time 1 --measurement-time 4 2>&1 | tee "$log" | grep -E '^[a-z_/0-9 -]+$|time:|thrpt:' || true
 
 echo
