@@ -625,7 +625,8 @@ fn built_in_issuer_attests_matches_and_serves_signed_documents() {
     let keys = get(sb.addr(), "/v1/keys");
     assert_eq!(keys.status, 200);
     let doc: andal::api::SignedDocument = serde_json::from_slice(&keys.body).unwrap();
-    let keyset = andal_token::Keyset::verify_signed(&doc.jws, &[root.clone()], now).unwrap();
+    let keyset =
+        andal_token::Keyset::verify_signed(&doc.jws, std::slice::from_ref(&root), now).unwrap();
     assert_eq!(
         keyset.keys().len(),
         2,

@@ -107,7 +107,7 @@ fn two(d: &[u8]) -> u32 {
 }
 
 fn is_leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn days_in_month(month: u32, leap: bool) -> u32 {
@@ -125,10 +125,10 @@ impl Nik {
     pub fn parse(input: &str) -> Result<Self, NikError> {
         let s = input.trim();
         let count = s.chars().count();
-        if let Some(pos) = s.chars().position(|c| !c.is_ascii_digit()) {
-            if count == 16 {
-                return Err(NikError::NonDigit { position: pos + 1 });
-            }
+        if let Some(pos) = s.chars().position(|c| !c.is_ascii_digit())
+            && count == 16
+        {
+            return Err(NikError::NonDigit { position: pos + 1 });
         }
         if count != 16 {
             return Err(NikError::Length { found: count });

@@ -248,10 +248,10 @@ impl Trust {
         };
         if let Some(dir) = trust.cache_dir.clone() {
             for (file, keys) in [(KEYSET_FILE, true), (REVOCATIONS_FILE, false)] {
-                if let Ok(doc) = std::fs::read_to_string(dir.join(file)) {
-                    if let Err(e) = trust.install(doc.trim(), keys, now, false) {
-                        tracing::warn!(target: "andal::offline", file, reason = e.reason(), "ignoring cached trust document");
-                    }
+                if let Ok(doc) = std::fs::read_to_string(dir.join(file))
+                    && let Err(e) = trust.install(doc.trim(), keys, now, false)
+                {
+                    tracing::warn!(target: "andal::offline", file, reason = e.reason(), "ignoring cached trust document");
                 }
             }
         }
@@ -294,12 +294,10 @@ impl Trust {
             }
             st.revocations = Some(Arc::new(rl));
         }
-        if write_cache {
-            if let Some(dir) = &self.cache_dir {
-                let file = if keys { KEYSET_FILE } else { REVOCATIONS_FILE };
-                if let Err(e) = write_atomically(dir, file, doc) {
-                    tracing::warn!(target: "andal::offline", file, error = %e, "cannot cache trust document");
-                }
+        if write_cache && let Some(dir) = &self.cache_dir {
+            let file = if keys { KEYSET_FILE } else { REVOCATIONS_FILE };
+            if let Err(e) = write_atomically(dir, file, doc) {
+                tracing::warn!(target: "andal::offline", file, error = %e, "cannot cache trust document");
             }
         }
         Ok(())

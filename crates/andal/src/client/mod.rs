@@ -1,5 +1,9 @@
-//! `Client`: composes validation, transport and (as they land) the resilience pieces in
-//! the order of one check.
+//! `Client`: composes validation, transport, the resilience pieces and the offline
+//! fallback in the order of one check.
+
+mod fallback;
+mod reconcile;
+mod trust;
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,17 +16,11 @@ use andal_resilience::{
 };
 
 use crate::api::{self, CheckRequest, CheckResponse, Problem, ProblemCode};
-use crate::decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
+use crate::decision::{Decision, Provenance};
 use crate::error::{ConfigError, Error, Rejected, Unavailable, UnavailableCause};
-use crate::offline::{FallbackPolicy, FallbackRefusal, JournalKey, RootKey, Trust, TrustStatus};
-use crate::outage::{
-    CheckOutcome, OutageConfig, OutageRecorder, OutageReport, ReconciliationOutcome,
-};
+use crate::offline::{FallbackPolicy, JournalKey, RootKey, Trust};
+use crate::outage::{CheckOutcome, OutageConfig, OutageRecorder, OutageReport};
 use crate::query::Query;
-use crate::reconcile::{
-    Contradiction, Entry, OfflineRecord, RECORD_VERSION, ReconcileItem, ReconcileOutcome,
-    ReconcileReport, ResolutionRecord,
-};
 use crate::transport::{
     DEFAULT_MAX_RESPONSE_BYTES, FailureKind, HttpRequest, HttpResponse, Method, Transport,
     TransportError,
@@ -486,15 +484,15 @@ impl Client {
     /// carries the same idempotency key, so the registry charges one access per check.
     pub fn verify_with(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
         let mut result = self.online(query, opts);
-        if let Err(Error::Unavailable(u)) = &mut result {
-            if self.offline_configured() {
-                match self.offline_decide(query, opts, u) {
-                    // Recorded in the outage record by offline_decide.
-                    Ok(d) => return Ok(d),
-                    Err(refusal) => {
-                        tracing::info!(target: "andal::offline", reason = refusal.reason(), "no offline answer");
-                        u.fallback = Some(refusal);
-                    }
+        if let Err(Error::Unavailable(u)) = &mut result
+            && self.offline_configured()
+        {
+            match self.offline_decide(query, opts, u) {
+                // Recorded in the outage record by offline_decide.
+                Ok(d) => return Ok(d),
+                Err(refusal) => {
+                    tracing::info!(target: "andal::offline", reason = refusal.reason(), "no offline answer");
+                    u.fallback = Some(refusal);
                 }
             }
         }
@@ -503,7 +501,7 @@ impl Client {
     }
 
     /// Count one check's outcome in the outage record.
-    fn record_outcome(&self, result: &Result<Decision, Error>) {
+    pub(super) fn record_outcome(&self, result: &Result<Decision, Error>) {
         let outcome = match result {
             Ok(_) => Some(CheckOutcome::Online),
             Err(Error::Unavailable(_)) => Some(CheckOutcome::Refused),
@@ -518,329 +516,8 @@ impl Client {
         }
     }
 
-    fn offline_configured(&self) -> bool {
-        self.inner.trust.has_roots() || self.inner.journal.is_some()
-    }
-
-    /// Answer from an attestation token, if policy and evidence allow; journal it first.
-    fn offline_decide(
-        &self,
-        query: &Query,
-        opts: &CheckOptions,
-        online: &Unavailable,
-    ) -> Result<Decision, FallbackRefusal> {
-        let inner = &*self.inner;
-        let policy = opts.fallback.as_ref().unwrap_or(&inner.fallback);
-        if !policy.allow_offline {
-            return Err(FallbackRefusal::NotAllowed);
-        }
-        if !policy
-            .triggers
-            .contains(&crate::offline::FallbackTrigger::of(&online.cause))
-        {
-            return Err(FallbackRefusal::NotTriggered);
-        }
-        let token = opts.token.as_deref().ok_or(FallbackRefusal::NoToken)?;
-        let journal = inner.journal.as_ref().ok_or(FallbackRefusal::NoJournal)?;
-        let store = inner.trust.store().ok_or(FallbackRefusal::NoTrustedKeys)?;
-        let now_wall = inner.clock.wall();
-        let now = andal_token::unix_secs(now_wall);
-        let verified = store
-            .verify(
-                token,
-                &andal_token::VerifyOptions::new(inner.partner_id.clone(), now)
-                    .with_leeway(policy.leeway),
-            )
-            .map_err(FallbackRefusal::Token)?;
-        let claims = &verified.claims;
-        let age = now.saturating_sub(claims.iat);
-        if age > policy.max_token_age.as_secs() {
-            return Err(FallbackRefusal::TokenTooOld {
-                age_secs: age,
-                max_secs: policy.max_token_age.as_secs(),
-            });
-        }
-        let nik = query.nik().expose_digits();
-        let revocation_staleness = match inner.trust.revocations() {
-            Some(list) => {
-                let st = list.staleness(now);
-                if st.age_secs > policy.max_revocation_staleness.as_secs() {
-                    return Err(FallbackRefusal::RevocationListStale {
-                        age_secs: st.age_secs,
-                        max_secs: policy.max_revocation_staleness.as_secs(),
-                    });
-                }
-                list.check(claims, nik).map_err(FallbackRefusal::Token)?;
-                Some(st.age_secs)
-            }
-            None if policy.require_revocation_list => {
-                return Err(FallbackRefusal::NoRevocationList);
-            }
-            None => None,
-        };
-        let name = query.normalized_name();
-        let birth_date = query.birth_date_iso();
-        let m = claims.match_fields(&andal_token::FieldValues {
-            nik,
-            name: &name,
-            birth_date: &birth_date,
-        });
-        let fields = FieldResults {
-            nik: FieldMatch::from_bool(m.nik),
-            full_name: FieldMatch::from_bool(m.name),
-            birth_date: FieldMatch::from_bool(m.birth_date),
-            // Tokens do not attest the birth place.
-            birth_place: FieldMatch::NotChecked,
-        };
-        let verdict = if policy.required_fields.iter().all(|f| m.get(*f)) {
-            Verdict::Match
-        } else {
-            Verdict::Mismatch
-        };
-        let key_id = verified.kid.clone().unwrap_or_default();
-        let online_failure = online.cause.label();
-        // The incident id goes into the journal record so reconciliation can report against
-        // it. (Should the journal write below fail, this check was refused but is counted
-        // as offline: a failing disk is rarer than the outage, and the error says so.)
-        let incident = inner
-            .outage
-            .record_check(CheckOutcome::Offline)
-            .map(|i| i.0);
-        let record = Entry::OfflineDecision(OfflineRecord {
-            v: RECORD_VERSION,
-            decided_at: now,
-            partner_id: inner.partner_id.clone(),
-            nik: nik.to_owned(),
-            full_name: query.full_name().to_owned(),
-            birth_date: birth_date.clone(),
-            birth_place: query.birth_place().map(str::to_owned),
-            token_id: claims.jti.clone(),
-            key_id: key_id.clone(),
-            verdict,
-            fields,
-            online_failure: online_failure.clone(),
-            incident,
-        });
-        let payload = serde_json::to_vec(&record)
-            .map_err(|e| FallbackRefusal::Journal(format!("encode: {e}")))?;
-        // Acknowledged means on disk: the decision is returned only after this.
-        let seq = journal
-            .append(&payload)
-            .map_err(|e| FallbackRefusal::Journal(e.to_string()))?;
-        Ok(Decision {
-            verdict,
-            fields,
-            provenance: Provenance::Offline(OfflineProvenance {
-                token_id: claims.jti.clone(),
-                key_id,
-                token_age_secs: age,
-                revocation_staleness_secs: revocation_staleness,
-                online_failure,
-                journal_seq: seq,
-            }),
-            nik_masked: query.nik().masked(),
-            attestation: None,
-            elapsed_ms: online.elapsed.as_millis() as u64,
-        })
-    }
-
-    /// Fetch the signed keyset and revocation list from the registry, verify them against
-    /// the pinned roots, and cache them. Call at start-up and periodically while online.
-    pub fn refresh_trust(&self) -> Result<TrustStatus, Error> {
-        let inner = &*self.inner;
-        if !inner.trust.has_roots() {
-            return Err(ConfigError::Missing("trust_roots").into());
-        }
-        for (path, keys) in [(api::KEYS_PATH, true), (api::REVOCATIONS_PATH, false)] {
-            let doc = self.fetch_document(path)?;
-            let now = andal_token::unix_secs(inner.clock.wall());
-            inner.trust.install(&doc, keys, now, true)?;
-        }
-        Ok(self.trust_status())
-    }
-
-    /// The trust state held (keys, revocation list age).
-    pub fn trust_status(&self) -> TrustStatus {
-        self.inner
-            .trust
-            .status(andal_token::unix_secs(self.inner.clock.wall()))
-    }
-
-    fn fetch_document(&self, path: &str) -> Result<String, Error> {
-        let inner = &*self.inner;
-        let request = HttpRequest {
-            method: Method::Get,
-            url: format!("{}{path}", inner.base_url),
-            headers: vec![
-                ("Authorization".into(), inner.auth_header.clone()),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Vec::new(),
-        };
-        let started = inner.clock.now();
-        let resp = inner
-            .transport
-            .send(&request, inner.attempt_timeout, inner.max_response_bytes)
-            .map_err(|f| Unavailable {
-                cause: UnavailableCause::Upstream(f.kind),
-                attempts: 1,
-                elapsed: inner.clock.now().saturating_duration_since(started),
-                fallback: None,
-            })?;
-        if resp.status != 200 {
-            return Err(Error::Protocol(format!(
-                "HTTP {} fetching a trust document",
-                resp.status
-            )));
-        }
-        serde_json::from_slice::<api::SignedDocument>(&resp.body)
-            .map(|d| d.jws)
-            .map_err(|_| Error::Protocol("trust document is not a signed document".into()))
-    }
-
-    /// Re-check every pending offline decision online (through the breaker and the retry
-    /// budget) and record each as confirmed, contradicted (with the reason) or still
-    /// pending. Idempotent (resolved decisions are skipped) and safe alongside new checks.
-    /// Stops early, leaving the rest pending, once the registry is unavailable again.
-    pub fn reconcile(&self) -> Result<ReconcileReport, Error> {
-        let inner = &*self.inner;
-        let Some(journal) = inner.journal.as_ref() else {
-            return Err(ConfigError::Missing("journal").into());
-        };
-        let _one_at_a_time = inner.reconcile_lock.lock();
-        let mut decisions: Vec<(u64, OfflineRecord)> = Vec::new();
-        let mut resolved = std::collections::HashSet::new();
-        for r in journal.records().map_err(|e| Error::Journal(Arc::new(e)))? {
-            match serde_json::from_slice::<Entry>(&r.payload) {
-                Ok(Entry::OfflineDecision(d)) => decisions.push((r.seq, d)),
-                Ok(Entry::Resolution(res)) => {
-                    resolved.insert(res.decision_seq);
-                }
-                Err(e) => {
-                    return Err(Error::Protocol(format!(
-                        "journal record {} is not a known record type: {e}",
-                        r.seq
-                    )));
-                }
-            }
-        }
-        let mut report = ReconcileReport {
-            previously_resolved: resolved.len(),
-            ..Default::default()
-        };
-        let mut unavailable: Option<String> = None;
-        for (seq, d) in decisions.into_iter().filter(|(s, _)| !resolved.contains(s)) {
-            report.examined += 1;
-            let outcome = match &unavailable {
-                Some(cause) => ReconcileOutcome::StillPending {
-                    cause: cause.clone(),
-                },
-                None => self.recheck(seq, &d),
-            };
-            match &outcome {
-                ReconcileOutcome::Confirmed => report.confirmed += 1,
-                ReconcileOutcome::Contradicted { .. } => report.contradicted += 1,
-                ReconcileOutcome::StillPending { cause } => {
-                    report.still_pending += 1;
-                    unavailable = Some(cause.clone());
-                }
-            }
-            let final_outcome = match &outcome {
-                ReconcileOutcome::Confirmed => Some(ReconciliationOutcome::Confirmed),
-                ReconcileOutcome::Contradicted { .. } => Some(ReconciliationOutcome::Contradicted),
-                _ => None,
-            };
-            if let Some(o) = final_outcome {
-                let rec = Entry::Resolution(ResolutionRecord {
-                    v: RECORD_VERSION,
-                    decision_seq: seq,
-                    at: andal_token::unix_secs(inner.clock.wall()),
-                    outcome: outcome.clone(),
-                });
-                let payload = serde_json::to_vec(&rec)
-                    .map_err(|e| Error::Protocol(format!("encode resolution: {e}")))?;
-                journal
-                    .append(&payload)
-                    .map_err(|e| Error::Journal(Arc::new(e)))?;
-                let _ = match d.incident {
-                    Some(id) => inner
-                        .outage
-                        .record_reconciliation(crate::outage::IncidentId(id), o),
-                    None => inner.outage.record_reconciliation(
-                        std::time::UNIX_EPOCH + Duration::from_secs(d.decided_at),
-                        o,
-                    ),
-                };
-            }
-            report.items.push(ReconcileItem {
-                journal_seq: seq,
-                token_id: d.token_id.clone(),
-                nik_masked: crate::nik::mask_str(&d.nik),
-                decided_at: d.decided_at,
-                offline_verdict: d.verdict,
-                outcome,
-            });
-        }
-        Ok(report)
-    }
-
-    /// Re-check one offline decision: revocation first (no request needed), then online.
-    fn recheck(&self, seq: u64, d: &OfflineRecord) -> ReconcileOutcome {
-        let revoked = self.inner.trust.revocations().is_some_and(|list| {
-            list.payload().revoked_jti.iter().any(|j| *j == d.token_id)
-                || list
-                    .payload()
-                    .revoked_subjects
-                    .contains(&andal_token::subject_digest(&d.nik))
-        });
-        if revoked {
-            return ReconcileOutcome::Contradicted {
-                reason: Contradiction::Revoked,
-            };
-        }
-        let query = match Query::parse(&d.nik, &d.full_name, &d.birth_date).and_then(|q| {
-            match &d.birth_place {
-                Some(p) => q.with_birth_place(p.clone()),
-                None => Ok(q),
-            }
-        }) {
-            Ok(q) => q,
-            Err(_) => {
-                return ReconcileOutcome::StillPending {
-                    cause: "unreadable_record".into(),
-                };
-            }
-        };
-        // One key per decision: re-running reconciliation is not charged twice.
-        let opts =
-            CheckOptions::default().idempotency_key(format!("reconcile-{seq}-{}", d.decided_at));
-        let result = self.online(&query, &opts);
-        self.record_outcome(&result);
-        match result {
-            Ok(online) => match online.verdict {
-                Verdict::Match if d.verdict == Verdict::Match => ReconcileOutcome::Confirmed,
-                Verdict::Mismatch if d.verdict == Verdict::Mismatch => ReconcileOutcome::Confirmed,
-                Verdict::NotFound => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::NotFound,
-                },
-                Verdict::InactiveRecord => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::Inactive,
-                },
-                _ => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::Mismatch,
-                },
-            },
-            Err(Error::Unavailable(u)) => ReconcileOutcome::StillPending {
-                cause: u.cause.label(),
-            },
-            Err(e) => ReconcileOutcome::StillPending {
-                cause: e.code().into(),
-            },
-        }
-    }
-
     /// The online path: deadline, breaker, attempts, retries.
-    fn online(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
+    pub(super) fn online(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
         let inner = &*self.inner;
         let deadline = Deadline::after(&inner.clock, opts.deadline.unwrap_or(inner.deadline));
         let key = match &opts.idempotency_key {
