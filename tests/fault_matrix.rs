@@ -235,10 +235,10 @@ fn hard_outage_amplification_once_the_breaker_is_open() {
     );
 }
 
-#[test]
-fn unresolvable_host_is_a_typed_dns_error() {
+/// Three checks against `url`: each must fail once, with `kind`, and never be retried.
+fn assert_unretried_failures(url: &str, kind: FailureKind) {
     let counter = counting();
-    let c = Client::builder("https://registry.invalid")
+    let c = Client::builder(url)
         .partner_id("p")
         .api_key("k")
         .deadline(DEADLINE)
@@ -247,16 +247,21 @@ fn unresolvable_host_is_a_typed_dns_error() {
         .build()
         .unwrap();
     let q = Query::parse("3316094507990001", "Siti Aminah", "1999-07-05").unwrap();
-    let run = run_checks(&c, &counter, &q, 3, "dns");
+    let run = run_checks(&c, &counter, &q, 3, kind.label().as_ref());
     for r in run.outcomes {
         match r {
             Err(Error::Unavailable(u)) => {
-                assert_eq!(u.cause, UnavailableCause::Upstream(FailureKind::Dns));
-                assert_eq!(u.attempts, 1, "DNS failures are not retried");
+                assert_eq!(u.cause, UnavailableCause::Upstream(kind));
+                assert_eq!(u.attempts, 1, "{kind:?} is not retried");
             }
-            other => panic!("expected a DNS failure, got {other:?}"),
+            other => panic!("expected {kind:?}, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn unresolvable_host_is_a_typed_dns_error() {
+    assert_unretried_failures("https://registry.invalid", FailureKind::Dns);
 }
 
 /// A loopback TLS server whose self-signed certificate is not in the client's roots.
@@ -292,25 +297,6 @@ fn untrusted_tls_server() -> (String, std::thread::JoinHandle<()>) {
 #[test]
 fn untrusted_certificate_is_a_typed_tls_error() {
     let (url, server) = untrusted_tls_server();
-    let counter = counting();
-    let c = Client::builder(url)
-        .partner_id("p")
-        .api_key("k")
-        .deadline(DEADLINE)
-        .attempt_timeout(ATTEMPT)
-        .transport(counter.clone())
-        .build()
-        .unwrap();
-    let q = Query::parse("3316094507990001", "Siti Aminah", "1999-07-05").unwrap();
-    let run = run_checks(&c, &counter, &q, 3, "tls");
-    for r in run.outcomes {
-        match r {
-            Err(Error::Unavailable(u)) => {
-                assert_eq!(u.cause, UnavailableCause::Upstream(FailureKind::Tls));
-                assert_eq!(u.attempts, 1, "TLS failures are not retried");
-            }
-            other => panic!("expected a TLS failure, got {other:?}"),
-        }
-    }
+    assert_unretried_failures(&url, FailureKind::Tls);
     server.join().unwrap();
 }
