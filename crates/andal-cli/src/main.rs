@@ -1,5 +1,6 @@
 //! `andal`: verify one citizen, run the local sandbox, or run the outage drill.
 
+mod batch;
 mod drill;
 mod exit;
 
@@ -24,6 +25,16 @@ struct Cli {
 enum Command {
     /// Check one person against the registry (or the embedded sandbox).
     Verify(VerifyArgs),
+    /// Check a CSV of people (progress bar), writing results in input order.
+    Batch {
+        #[command(flatten)]
+        batch: batch::BatchArgs,
+        #[command(flatten)]
+        target: Target,
+        /// Total deadline per check in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        deadline_ms: u64,
+    },
     /// Run the local identity-check sandbox (synthetic registry, switchable faults).
     Sandbox(andal_sandbox::SandboxArgs),
     /// The outage drill: start the embedded sandbox, run checks through an outage, report.
@@ -44,7 +55,6 @@ struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("where").required(true).args(["url", "sandbox"])))]
 struct VerifyArgs {
     /// The 16-digit NIK.
     #[arg(long)]
@@ -70,6 +80,7 @@ struct VerifyArgs {
 
 /// Where to send checks: a registry URL with credentials, or the embedded sandbox.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["url", "sandbox"])))]
 struct Target {
     /// Registry base URL (https://...).
     #[arg(long, requires_all = ["partner_id", "api_key"], conflicts_with = "sandbox")]
@@ -92,6 +103,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify(args),
+        Command::Batch {
+            batch,
+            target,
+            deadline_ms,
+        } => {
+            let (client, _sandbox) = match connect(&target, deadline_ms) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match batch::run(&client, &batch) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("andal batch: {e}");
+                    Outcome::Config.code()
+                }
+            }
+        }
         Command::Sandbox(args) => match andal_sandbox::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -147,34 +175,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
             Ok(q) => q,
             Err(e) => return fail(&Error::from(e)),
         };
-    let mut _sandbox = None;
-    let builder = if args.target.sandbox {
-        let sb = match andal_sandbox::start(andal_sandbox::SandboxConfig::default()) {
-            Ok(sb) => sb,
-            Err(e) => {
-                eprintln!("andal: cannot start the sandbox: {e}");
-                return Outcome::Config.code();
-            }
-        };
-        let b = Client::builder(sb.url())
-            .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
-            .api_key(andal_sandbox::DEMO_BANK_KEY)
-            .allow_insecure_http(true);
-        _sandbox = Some(sb);
-        b
-    } else {
-        let t = &args.target;
-        Client::builder(t.url.clone().unwrap_or_default())
-            .partner_id(t.partner_id.clone().unwrap_or_default())
-            .api_key(t.api_key.clone().unwrap_or_default())
-            .allow_insecure_http(t.allow_http)
-    };
-    let client = match builder
-        .deadline(Duration::from_millis(args.deadline_ms))
-        .build()
-    {
+    let (client, _sandbox) = match connect(&args.target, args.deadline_ms) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
     match client.verify(&query) {
         Ok(d) => {
@@ -183,6 +186,37 @@ fn verify(args: VerifyArgs) -> ExitCode {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// A client for the target (starting the embedded sandbox if asked); the sandbox handle
+/// must live as long as the client is used.
+fn connect(
+    target: &Target,
+    deadline_ms: u64,
+) -> Result<(Client, Option<andal_sandbox::Sandbox>), ExitCode> {
+    let mut sandbox = None;
+    let builder = if target.sandbox {
+        let sb = andal_sandbox::start(andal_sandbox::SandboxConfig::default()).map_err(|e| {
+            eprintln!("andal: cannot start the sandbox: {e}");
+            Outcome::Config.code()
+        })?;
+        let b = Client::builder(sb.url())
+            .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
+            .api_key(andal_sandbox::DEMO_BANK_KEY)
+            .allow_insecure_http(true);
+        sandbox = Some(sb);
+        b
+    } else {
+        Client::builder(target.url.clone().unwrap_or_default())
+            .partner_id(target.partner_id.clone().unwrap_or_default())
+            .api_key(target.api_key.clone().unwrap_or_default())
+            .allow_insecure_http(target.allow_http)
+    };
+    let client = builder
+        .deadline(Duration::from_millis(deadline_ms))
+        .build()
+        .map_err(|e| fail(&e))?;
+    Ok((client, sandbox))
 }
 
 fn print_decision(d: &Decision, json: bool) {

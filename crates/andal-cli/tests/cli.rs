@@ -137,3 +137,58 @@ fn quick_drill_runs_end_to_end() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["every_check_within_deadline"], true);
 }
+
+#[test]
+fn batch_writes_results_in_input_order_without_personal_data() {
+    // The default-seed sandbox, the same one `--sandbox` starts.
+    let sample = andal(&["sandbox", "--sample", "4"]);
+    assert!(sample.status.success());
+    let people: Vec<serde_json::Value> = String::from_utf8_lossy(&sample.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let output = dir.path().join("out.csv");
+    let mut csv = String::from("nik,full_name,birth_date\n");
+    for (i, p) in people.iter().enumerate() {
+        let name = if i == 1 {
+            "Nama Lain"
+        } else {
+            p["full_name"].as_str().unwrap()
+        };
+        csv += &format!(
+            "{},{},{}\n",
+            p["nik"].as_str().unwrap(),
+            name,
+            p["birth_date"].as_str().unwrap()
+        );
+    }
+    csv += "12345,Siapa,1990-01-01\n";
+    std::fs::write(&input, csv).unwrap();
+    let out = andal(&[
+        "batch",
+        "--sandbox",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--concurrency",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 6, "{written}");
+    assert!(lines[1].starts_with("1,") && lines[1].contains(",match,"));
+    assert!(lines[2].starts_with("2,") && lines[2].contains(",mismatch,"));
+    assert!(lines[5].starts_with("5,") && lines[5].contains("invalid_input"));
+    for p in &people {
+        assert!(!written.contains(p["nik"].as_str().unwrap()));
+        assert!(!written.contains(p["full_name"].as_str().unwrap()));
+    }
+}
