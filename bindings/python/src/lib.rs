@@ -446,6 +446,8 @@ struct FallbackSettings {
     max_revocation_staleness: Option<f64>,
     require_revocation_list: Option<bool>,
     leeway: Option<f64>,
+    required_fields: Option<Vec<String>>,
+    triggers: Option<Vec<String>>,
 }
 
 impl FallbackSettings {
@@ -468,6 +470,41 @@ impl FallbackSettings {
                 return Err(config_error(py, "fallback", "leeway must be >= 0 seconds"));
             }
             p = p.leeway(Duration::from_secs_f64(d));
+        }
+        if let Some(names) = self.required_fields {
+            let fields = names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "nik" => Ok(andal::offline::Field::Nik),
+                    "name" | "full_name" => Ok(andal::offline::Field::Name),
+                    "birth_date" => Ok(andal::offline::Field::BirthDate),
+                    _ => Err(config_error(
+                        py,
+                        "fallback",
+                        "required_fields are 'nik', 'full_name' and 'birth_date'",
+                    )),
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            p = p.required_fields(fields);
+        }
+        if let Some(names) = self.triggers {
+            let triggers = names
+                .iter()
+                .map(|n| {
+                    serde_json::from_value::<andal::FallbackTrigger>(serde_json::Value::String(
+                        n.clone(),
+                    ))
+                    .map_err(|_| {
+                        config_error(
+                            py,
+                            "fallback",
+                            "triggers are breaker_open, deadline_exceeded, \
+                             retry_budget_exhausted, transport_failure, server_error, throttled",
+                        )
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            p = p.triggers(triggers);
         }
         Ok(p)
     }

@@ -116,3 +116,24 @@ def test_fallback_policy_disabled(faults: Any, people: List[Dict[str, Any]], tmp
         with pytest.raises(andal.Unavailable) as info:
             c.verify(**_kw(p), token=token)
         assert info.value.offline_refusal == "not_allowed"
+
+
+def test_fallback_policy_fields_and_triggers(
+    faults: Any, people: List[Dict[str, Any]], tmp_path: Path
+) -> None:
+    p = people[8]
+    # Only a breaker-open registry may be answered offline: a plain 503 is not enough.
+    policy = andal.FallbackPolicy(required_fields=["nik", "birth_date"], triggers=["breaker_open"])
+    with _client(faults, tmp_path, andal.generate_journal_key(), fallback=policy) as c:
+        c.refresh_trust()
+        token = faults.mint_token(p["nik"])
+        faults.set_fault({"kind": "error", "status": 503, "rate": 1.0})
+        with pytest.raises(andal.Unavailable) as info:
+            c.verify(**_kw(p), token=token)
+        assert info.value.offline_refusal == "not_triggered"
+    with pytest.raises(andal.ConfigError):
+        andal.Client(faults.url, PARTNER, API_KEY, allow_insecure_http=True,
+                     fallback=andal.FallbackPolicy(triggers=["whenever"]))
+    with pytest.raises(andal.ConfigError):
+        andal.Client(faults.url, PARTNER, API_KEY, allow_insecure_http=True,
+                     fallback=andal.FallbackPolicy(required_fields=["shoe_size"]))

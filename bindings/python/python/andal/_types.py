@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ._errors import AndalError, ProtocolError
 
@@ -410,6 +410,13 @@ class FallbackPolicy:
     max_revocation_staleness: Optional[float] = None
     require_revocation_list: Optional[bool] = None
     leeway: Optional[float] = None
+    #: Fields that must match for an offline ``match``: ``"nik"``, ``"full_name"``,
+    #: ``"birth_date"`` (default: all three).
+    required_fields: Optional[Sequence[str]] = None
+    #: Online failures that permit a fallback: ``"breaker_open"``, ``"deadline_exceeded"``,
+    #: ``"retry_budget_exhausted"``, ``"transport_failure"``, ``"server_error"``,
+    #: ``"throttled"`` (default: all).
+    triggers: Optional[Sequence[str]] = None
 
 
 @dataclass(frozen=True)
