@@ -316,15 +316,22 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
             "reconciliation: {} confirmed, {} contradicted, {} still pending",
             reconciliation.confirmed, reconciliation.contradicted, reconciliation.still_pending
         );
-        for item in reconciliation
-            .items
-            .iter()
-            .filter(|i| matches!(i.outcome, andal::ReconcileOutcome::Contradicted { .. }))
-        {
-            println!(
-                "  contradicted: {} (token {}) {:?}",
-                item.nik_masked, item.token_id, item.outcome
-            );
+        // One line per token: a revoked token may have answered several checks.
+        let mut contradicted: std::collections::BTreeMap<(String, String, String), usize> =
+            std::collections::BTreeMap::new();
+        for item in &reconciliation.items {
+            if let andal::ReconcileOutcome::Contradicted { reason } = &item.outcome {
+                *contradicted
+                    .entry((
+                        item.nik_masked.clone(),
+                        item.token_id.clone(),
+                        format!("{reason:?}").to_lowercase(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        for ((nik, token, reason), n) in contradicted {
+            println!("  contradicted: {nik} (token {token}): {reason}, {n} offline answer(s)");
         }
         println!();
         print!("{}", report.summary_text());
