@@ -275,3 +275,28 @@ fn cached_trust_survives_a_restart_during_an_outage() {
         .unwrap();
     assert!(d.is_offline());
 }
+
+#[test]
+fn trust_is_refreshed_in_the_background_after_an_online_check() {
+    let sb = andal_sandbox::start(SandboxConfig::default().seed(21).people(5_000)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::starting_at(std::time::SystemTime::now()));
+    let c = client(&sb, dir.path(), &clock);
+    assert_eq!(
+        c.trust_status().keys,
+        0,
+        "nothing held before the first online check"
+    );
+    c.verify(&query_of(&sb.sample(1)[0])).unwrap();
+    // The refresh runs on its own thread; the check did not wait for it.
+    let mut waited = 0;
+    while c.trust_status().keys == 0 && waited < 500 {
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+    }
+    let status = c.trust_status();
+    assert_eq!(status.keys, 2);
+    assert!(status.revocations_issued_at.is_some());
+    // Cached for the next process.
+    assert!(dir.path().join("trust").join("andal-keyset.jws").exists());
+}

@@ -100,6 +100,7 @@ pub struct ClientBuilder {
     outage: Option<Arc<OutageRecorder>>,
     trust_roots: Vec<RootKey>,
     trust_cache_dir: Option<std::path::PathBuf>,
+    trust_refresh: Option<Duration>,
     fallback: FallbackPolicy,
     journal: Option<(std::path::PathBuf, JournalKey)>,
 }
@@ -212,6 +213,12 @@ impl ClientBuilder {
         self.trust_cache_dir = Some(dir.into());
         self
     }
+    /// How often the trust documents are refreshed in the background after a successful
+    /// online check (default 15 min; `None`: only on [`Client::refresh_trust`]).
+    pub fn trust_refresh_interval(mut self, every: Option<Duration>) -> Self {
+        self.trust_refresh = every;
+        self
+    }
     /// The client's fallback policy (default: offline answers allowed under the limits of
     /// [`FallbackPolicy::default`], once trust roots and a journal are configured).
     pub fn fallback_policy(mut self, p: FallbackPolicy) -> Self {
@@ -302,11 +309,22 @@ impl ClientBuilder {
             #[cfg(not(feature = "https"))]
             None => return Err(ConfigError::Missing("transport").into()),
         };
-        let trust = Trust::new(
-            self.trust_roots,
-            self.trust_cache_dir,
-            andal_token::unix_secs(clock.wall()),
-        );
+        let trust = Arc::new(trust::TrustSync {
+            trust: Trust::new(
+                self.trust_roots,
+                self.trust_cache_dir,
+                andal_token::unix_secs(clock.wall()),
+            ),
+            transport: transport.clone(),
+            base_url: base.clone(),
+            auth_header: format!("Bearer {api_key}"),
+            clock: clock.clone(),
+            attempt_timeout: self.attempt_timeout,
+            max_response_bytes: self.max_response_bytes,
+            interval: self.trust_refresh,
+            last: parking_lot::Mutex::new(None),
+            running: std::sync::atomic::AtomicBool::new(false),
+        });
         let journal = match self.journal {
             Some((path, key)) => {
                 let (j, report) = andal_journal::Journal::open(
@@ -349,7 +367,7 @@ impl ClientBuilder {
 }
 
 struct Inner {
-    trust: Trust,
+    trust: Arc<trust::TrustSync>,
     fallback: FallbackPolicy,
     journal: Option<andal_journal::Journal>,
     reconcile_lock: parking_lot::Mutex<()>,
@@ -429,6 +447,7 @@ impl Client {
             outage: None,
             trust_roots: Vec::new(),
             trust_cache_dir: None,
+            trust_refresh: Some(trust::DEFAULT_TRUST_REFRESH),
             fallback: FallbackPolicy::default(),
             journal: None,
         }
@@ -497,6 +516,9 @@ impl Client {
             }
         }
         self.record_outcome(&result);
+        if result.is_ok() {
+            self.inner.trust.refresh_in_background_if_due();
+        }
         result
     }
 
