@@ -162,10 +162,7 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
         )
         .trust_roots(vec![issuer.root_key()])
         .trust_cache_dir(args.out.join("trust"))
-        .journal(
-            &journal_path,
-            JournalKey::generate().map_err(|e| e.to_string())?,
-        )
+        .journal(&journal_path, journal_key(&args.out)?)
         .build()
         .map_err(|e| e.to_string())?;
     client.refresh_trust().map_err(|e| format!("trust: {e}"))?;
@@ -343,6 +340,11 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
         );
         println!("outage report: {}", report_path.display());
         println!("timeline (SVG): {}", svg_path.display());
+        println!(
+            "offline journal: andal journal --journal {} --key-file {}",
+            journal_path.display(),
+            args.out.join("journal.key").display()
+        );
     }
     Ok(DrillSummary {
         seed: args.seed,
@@ -357,6 +359,27 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
         outage_report_path: report_path.display().to_string(),
         svg_path: svg_path.display().to_string(),
     })
+}
+
+/// A fresh journal key for this drill, saved beside the journal (owner-only) so that
+/// `andal journal` can read it afterwards. A demo convenience with synthetic data: real
+/// deployments take the key from a KMS, Android Keystore or the iOS Keychain.
+fn journal_key(out: &std::path::Path) -> Result<JournalKey, String> {
+    let key = JournalKey::generate().map_err(|e| e.to_string())?;
+    let hex: String = key
+        .expose_secret()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = out.join("journal.key");
+    std::fs::write(&path, hex + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(key)
 }
 
 fn check_one(client: &Client, p: &SamplePerson, token: Option<&str>, tally: &Tally) {

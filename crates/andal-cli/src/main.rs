@@ -41,6 +41,21 @@ enum Command {
     Drill(drill::DrillArgs),
     /// Print an outage report (JSON export) as a summary, and draw its SVG timeline.
     Report(ReportArgs),
+    /// List the offline decisions in a journal with their reconciliation status (masked).
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Args)]
+struct JournalArgs {
+    /// The journal file.
+    #[arg(long)]
+    journal: std::path::PathBuf,
+    /// File holding the 32-byte journal key (raw, or 64 hex characters).
+    #[arg(long)]
+    key_file: std::path::PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,7 +144,74 @@ fn main() -> ExitCode {
         },
         Command::Drill(args) => drill::run(args),
         Command::Report(args) => report(&args),
+        Command::Journal(args) => journal(&args),
     }
+}
+
+fn journal(args: &JournalArgs) -> ExitCode {
+    let key = match read_key(&args.key_file) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("andal journal: {}: {e}", args.key_file.display());
+            return Outcome::Config.code();
+        }
+    };
+    let items = match andal::read_journal(&args.journal, &key) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&items).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let pending = items.iter().filter(|i| i.resolution.is_none()).count();
+    println!(
+        "{} offline decision(s), {} pending reconciliation",
+        items.len(),
+        pending
+    );
+    for i in &items {
+        let status = match &i.resolution {
+            None => "pending".to_owned(),
+            Some(andal::ReconcileOutcome::Confirmed) => "confirmed".to_owned(),
+            Some(andal::ReconcileOutcome::Contradicted { reason }) => {
+                format!("contradicted ({reason:?})").to_lowercase()
+            }
+            Some(other) => format!("{other:?}"),
+        };
+        println!(
+            "#{:<6} {}  {:<9} token {} (key {})  registry: {:<16} {status}",
+            i.journal_seq,
+            i.nik_masked,
+            i.verdict.as_str(),
+            i.token_id,
+            i.key_id,
+            i.online_failure
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// A journal key file: 32 raw bytes, or 64 hex characters (whitespace ignored).
+fn read_key(path: &std::path::Path) -> Result<andal::JournalKey, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if bytes.len() == 32 {
+        return andal::JournalKey::from_slice(&bytes).map_err(|e| e.to_string());
+    }
+    let text: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if text.len() != 64 || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("expected 32 raw bytes or 64 hex characters".into());
+    }
+    let raw: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+        .collect();
+    andal::JournalKey::from_slice(&raw).map_err(|e| e.to_string())
 }
 
 fn report(args: &ReportArgs) -> ExitCode {

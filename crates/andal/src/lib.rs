@@ -44,7 +44,9 @@ pub use offline::{
     FallbackPolicy, FallbackRefusal, FallbackTrigger, JournalKey, RootKey, TrustStatus,
 };
 pub use query::{Query, normalize_name};
-pub use reconcile::{Contradiction, ReconcileItem, ReconcileOutcome, ReconcileReport};
+pub use reconcile::{
+    Contradiction, JournalItem, ReconcileItem, ReconcileOutcome, ReconcileReport, read_journal,
+};
 pub use transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 /// Re-export of the date type used in queries.

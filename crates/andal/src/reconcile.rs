@@ -131,3 +131,65 @@ pub struct ReconcileReport {
     /// One line per examined decision.
     pub items: Vec<ReconcileItem>,
 }
+
+/// One offline decision as an operator sees it: masked, with its reconciliation status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JournalItem {
+    /// Journal sequence number.
+    pub journal_seq: u64,
+    /// When the offline decision was made (unix seconds).
+    pub decided_at: u64,
+    /// Masked NIK.
+    pub nik_masked: String,
+    /// Token id the decision rested on.
+    pub token_id: String,
+    /// Key id that verified the token.
+    pub key_id: String,
+    /// Offline verdict.
+    pub verdict: Verdict,
+    /// Why the registry could not answer.
+    pub online_failure: String,
+    /// Final outcome, or `None` while pending.
+    pub resolution: Option<ReconcileOutcome>,
+}
+
+/// Read a journal without opening it for writing (a running client may hold it): every
+/// offline decision with its resolution, oldest first. A torn tail is ignored, as on open.
+pub fn read_journal(
+    path: impl AsRef<std::path::Path>,
+    key: &andal_journal::JournalKey,
+) -> Result<Vec<JournalItem>, crate::Error> {
+    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+        crate::Error::Journal(std::sync::Arc::new(andal_journal::JournalError::Io(e)))
+    })?;
+    let (records, _) = andal_journal::decode_journal(&bytes, key)
+        .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
+    let mut items: Vec<JournalItem> = Vec::new();
+    for r in records {
+        match serde_json::from_slice::<Entry>(&r.payload) {
+            Ok(Entry::OfflineDecision(d)) => items.push(JournalItem {
+                journal_seq: r.seq,
+                decided_at: d.decided_at,
+                nik_masked: crate::nik::mask_str(&d.nik),
+                token_id: d.token_id,
+                key_id: d.key_id,
+                verdict: d.verdict,
+                online_failure: d.online_failure,
+                resolution: None,
+            }),
+            Ok(Entry::Resolution(res)) => {
+                if let Some(item) = items.iter_mut().find(|i| i.journal_seq == res.decision_seq) {
+                    item.resolution = Some(res.outcome);
+                }
+            }
+            Err(e) => {
+                return Err(crate::Error::Protocol(format!(
+                    "journal record {} is not a known record type: {e}",
+                    r.seq
+                )));
+            }
+        }
+    }
+    Ok(items)
+}
