@@ -115,6 +115,12 @@ struct Target {
 }
 
 fn main() -> ExitCode {
+    // `andal ... | head` must end quietly like any Unix tool, not panic on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify(args),

@@ -192,3 +192,23 @@ fn batch_writes_results_in_input_order_without_personal_data() {
         assert!(!written.contains(p["full_name"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_andal"))
+        .args(["sandbox", "--sample", "1000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // stdout is dropped here, as `| head -1` would.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.contains("\"nik\""));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
