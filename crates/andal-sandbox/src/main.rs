@@ -16,6 +16,12 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // `andal-sandbox --sample N | head` must end quietly, not panic on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match andal_sandbox::run(cli.sandbox) {
         Ok(()) => ExitCode::SUCCESS,
