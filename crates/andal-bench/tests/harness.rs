@@ -62,7 +62,7 @@ fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
             c.amplification_client.is_some(),
             "Rust contenders count attempts"
         );
-        assert!(c.fees_per_check.unwrap() <= 1.0 + 1e-9);
+        assert!(c.fees_per_check.unwrap() >= 0.0);
         // Healthy phase: every check answered online, except those still in flight when
         // the registry went down (at most one per worker).
         let healthy = &c.phases[0];
@@ -78,6 +78,9 @@ fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
     }
 
     let andal = &report.contenders[0];
+    // One idempotency key per check: Andal is never charged twice. (The naive client's
+    // fresh key per attempt can be, when the registry charged an answer it never got out.)
+    assert!(andal.fees_per_check.unwrap() <= 1.0 + 1e-9);
     let amp_server = andal.amplification_server.unwrap();
     let amp_client = andal.amplification_client.unwrap();
     assert!(
