@@ -126,16 +126,78 @@ fn sandbox_check_prints_a_masked_decision() {
 }
 
 #[test]
-fn quick_drill_runs_end_to_end() {
-    let out = andal(&["drill", "--quick", "--json"]);
+fn quick_drill_then_report_and_journal_read_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = andal(&["drill", "--quick", "--json", "--out", out_dir]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["every_check_within_deadline"], true);
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s["every_check_within_deadline"], true);
+    // The outage was seen, offline answers were given and reconciled, one contradicted.
+    let phases = s["phases"].as_array().unwrap();
+    let offline: u64 = phases.iter().map(|p| p["offline"].as_u64().unwrap()).sum();
+    assert!(offline > 0, "{stdout}");
+    assert_eq!(s["reconciliation"]["still_pending"], 0, "{stdout}");
+    assert!(
+        s["reconciliation"]["contradicted"].as_u64().unwrap() >= 1,
+        "{stdout}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("outage-timeline.svg")).unwrap();
+    assert!(svg.contains("<svg"));
+
+    // `andal report` reads the JSON export back: summary text and a fresh SVG.
+    let report = dir.path().join("outage-report.json");
+    let svg2 = dir.path().join("again.svg");
+    let out = andal(&[
+        "report",
+        "--input",
+        report.to_str().unwrap(),
+        "--svg",
+        svg2.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Incident #1"));
+    assert!(svg2.exists());
+
+    // `andal journal` lists the drill's offline decisions, all reconciled, masked.
+    let out = andal(&[
+        "journal",
+        "--journal",
+        dir.path().join("offline.journal").to_str().unwrap(),
+        "--key-file",
+        dir.path().join("journal.key").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items.len() as u64, offline);
+    assert!(items.iter().all(|i| !i["resolution"].is_null()));
+    assert!(
+        items
+            .iter()
+            .all(|i| i["nik_masked"].as_str().unwrap().contains("**********"))
+    );
+
+    // A wrong key is a clean one-line error.
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(&bad_key, "00".repeat(32)).unwrap();
+    let out = andal(&[
+        "journal",
+        "--journal",
+        dir.path().join("offline.journal").to_str().unwrap(),
+        "--key-file",
+        bad_key.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&out, 31, "journal");
 }
 
 #[test]
