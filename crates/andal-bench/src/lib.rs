@@ -10,8 +10,13 @@
 //! 4. Andal's Python binding (a peer script).
 //!
 //! See `docs/benchmarks-outage.md` for the method and the figures.
+//!
+//! [`degraded`] is the **degraded-registry** benchmark (issue 10 §1): random `503`s at
+//! 10-100 % and answers slowed to near the attempt timeout, each scenario met by every
+//! contender side by side (`docs/benchmarks.md`, "Degraded registry").
 #![warn(missing_docs)]
 
+pub mod degraded;
 pub mod report;
 pub mod run;
 pub mod script;
@@ -57,7 +62,7 @@ pub fn run_benchmark(
     })
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -205,6 +205,11 @@ pub struct RawRun {
     pub final_accounting: PartnerAccounting,
     /// Breaker transitions (in-process Andal only).
     pub transitions: Vec<Transition>,
+    /// Every `/v1/*` request the sandbox received over the run, all callers (check
+    /// requests plus health probes and trust documents), counted after the contender
+    /// finished.
+    #[serde(default)]
+    pub final_v1_requests: u64,
 }
 
 /// Run one contender against a fresh sandbox.
@@ -212,6 +217,10 @@ pub fn run_contender(cfg: &RunConfig, contender: &Contender) -> Result<RawRun, S
     let sandbox = andal_sandbox::start(SandboxConfig::default().seed(cfg.seed).people(cfg.people))
         .map_err(|e| format!("sandbox: {e}"))?;
     let people = sandbox.sample(cfg.sample);
+    // A fault in force from t = 0 is set before the first check can start.
+    if let Some(f) = cfg.script.phases.first().and_then(|p| p.fault.clone()) {
+        sandbox.set_fault(f);
+    }
     let (checks, switches, transitions) = match &contender.kind {
         ContenderKind::AndalRust => {
             let t0 = Instant::now();
@@ -243,7 +252,9 @@ pub fn run_contender(cfg: &RunConfig, contender: &Contender) -> Result<RawRun, S
             (checks, switches, Vec::new())
         }
     };
-    let final_accounting = sandbox.accounting().partner(PARTNER);
+    let accounting = sandbox.accounting();
+    let final_accounting = accounting.partner(PARTNER);
+    let final_v1_requests = accounting.v1_requests;
     sandbox.stop();
     Ok(RawRun {
         name: contender.name.clone(),
@@ -252,6 +263,7 @@ pub fn run_contender(cfg: &RunConfig, contender: &Contender) -> Result<RawRun, S
         switches,
         final_accounting,
         transitions,
+        final_v1_requests,
     })
 }
 
@@ -268,8 +280,9 @@ fn play_timeline(sandbox: &Sandbox, script: &Script, t0: Instant) -> Vec<Switch>
         sleep_until(t0 + Duration::from_millis(offsets[i]));
         let before = sandbox.accounting().partner(PARTNER);
         match &phase.fault {
+            // Already in force from before t = 0 (set by `run_contender`).
+            _ if i == 0 && sandbox.fault() == phase.fault => {}
             Some(f) => sandbox.set_fault(f.clone()),
-            None if i == 0 && sandbox.fault().is_none() => {}
             None => sandbox.clear_fault(),
         }
         out.push(Switch {

@@ -123,3 +123,71 @@ fn tiny_outage_report_is_well_formed_and_andal_meets_amplification() {
     assert!(md.contains("andal (Rust)") && md.contains("naive ureq (Rust)"));
     assert!(md.contains("hard down 1 s"));
 }
+
+/// The degraded-registry harness on one small cell (503 on 30 % of requests, Rust
+/// contenders): the table has its rows and the counting is coherent. The performance
+/// targets are benchmark outputs, not asserted here.
+#[test]
+fn degraded_cell_counts_are_coherent() {
+    use andal_bench::degraded::{DegradedConfig, Scenario, run_degraded};
+
+    let cfg = DegradedConfig {
+        scenarios: vec![Scenario::error_rate(0.3, Duration::from_millis(1500))],
+        base: RunConfig {
+            people: 2_000,
+            sample: 50,
+            workers: 4,
+            interval: Duration::from_millis(25),
+            ..RunConfig::default()
+        },
+    };
+    let contenders = [Contender::andal_rust(), Contender::naive_rust()];
+    let report = run_degraded(&cfg, &contenders, |_| {}).expect("degraded run");
+
+    assert_eq!(report.cells.len(), 2, "one cell per contender");
+    for c in &report.cells {
+        assert_eq!(c.scenario_key, "err30");
+        assert!(c.checks >= 10, "{}: only {} checks", c.contender, c.checks);
+        assert_eq!(c.answered + c.unanswered, c.checks, "{}", c.contender);
+        assert_eq!(c.outcomes.values().sum::<usize>(), c.checks);
+        assert!(c.answered > 0, "{}: nothing answered at 30 %", c.contender);
+        // Every request a client says it sent reached the sandbox and was counted there.
+        let attempts = c.client_attempts.expect("Rust contenders count attempts");
+        assert!(
+            c.check_requests >= attempts && attempts >= c.checks as u64,
+            "{}: sandbox {} < client {attempts} (or fewer than one per check)",
+            c.contender,
+            c.check_requests
+        );
+        assert!(c.v1_requests >= c.check_requests);
+        // The sandbox answered 503 to some of them: a 30 % fault was in force throughout.
+        let s503 = c.raw.final_accounting.responses_by_status.get(&503);
+        assert!(
+            s503.copied().unwrap_or(0) > 0,
+            "{}: no 503 served",
+            c.contender
+        );
+        assert!(c.accesses_charged >= c.answered as u64 || c.contender.starts_with("naive"));
+        let (p50, p99) = (c.p50_ms.unwrap(), c.p99_ms.unwrap());
+        assert!(0.0 <= p50 && p50 <= p99 && p99 <= c.max_ms.unwrap());
+    }
+    let andal = &report.cells[0];
+    assert!(andal.contender.starts_with("andal") && andal.breaker_openings.is_some());
+    assert!(
+        andal.fees_per_check.unwrap() <= 1.0 + 1e-9,
+        "one idempotency key per check"
+    );
+    assert!(report.cells[1].breaker_openings.is_none());
+    // The 10-30 % target compares Andal with the naive client: one row here.
+    assert_eq!(report.targets.len(), 1);
+    assert!(report.targets[0].target.starts_with("answered"));
+
+    let md = report.to_markdown();
+    assert!(md.contains("| Scenario | Contender | Checks | Answered |"));
+    assert!(md.contains("| 503 × 30 % | andal (Rust) |"));
+    assert!(md.contains("| 503 × 30 % | naive ureq (Rust) |"));
+    assert!(md.contains("PASS") || md.contains("FAIL"));
+    let json = serde_json::to_value(&report).unwrap();
+    let back: andal_bench::degraded::DegradedReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back.cells.len(), 2);
+}
