@@ -98,6 +98,58 @@ fn verdicts_and_field_results() {
     assert_eq!(d.verdict, Verdict::InactiveRecord);
 }
 
+/// A partner id that does not belong to the API key fails at the first online request
+/// (trust refresh or check) with a typed auth error that says so, instead of surfacing
+/// during an outage as offline tokens refused for `wrong_audience`.
+#[test]
+fn wrong_partner_id_fails_at_refresh_trust_and_first_check() {
+    let sb = sandbox();
+    let p = &sb.sample(1)[0];
+    let q = Query::parse(&p.nik, &p.full_name, &p.birth_date).unwrap();
+    let build = |partner: &str| {
+        Client::builder(sb.url())
+            .partner_id(partner)
+            .api_key(DEMO_BANK_KEY)
+            .allow_insecure_http(true)
+            .trust_roots(vec![sb.issuer().unwrap().root_key()])
+            .build()
+            .unwrap()
+    };
+    let before = sb.accounting().partner(DEMO_BANK_PARTNER).accesses_charged;
+    // Another real partner's id, and one that exists nowhere.
+    for wrong in [andal_sandbox::BPJS_PARTNER, "bank-a"] {
+        let c = build(wrong);
+        for err in [c.refresh_trust().map(|_| ()), c.verify(&q).map(|_| ())] {
+            let e = err.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::Auth {
+                        status: 403,
+                        code: andal::api::ProblemCode::PartnerMismatch
+                    }
+                ),
+                "{e:?}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.contains("partner id does not match the API key"),
+                "{msg}"
+            );
+            assert!(!msg.contains(&p.nik) && !msg.contains(wrong), "{msg}");
+        }
+    }
+    // Nothing was charged for the refused checks.
+    assert_eq!(
+        sb.accounting().partner(DEMO_BANK_PARTNER).accesses_charged,
+        before
+    );
+
+    let right = build(DEMO_BANK_PARTNER);
+    right.refresh_trust().unwrap();
+    assert_eq!(right.verify(&q).unwrap().verdict, Verdict::Match);
+}
+
 /// A NIK that parses but is not in the registry.
 fn unknown_nik(sb: &Sandbox) -> String {
     for serial in 9000..9999 {

@@ -81,6 +81,7 @@ pub struct SandboxConfig {
     pub(crate) attester: Option<Arc<dyn Attester>>,
     pub(crate) issuer: bool,
     pub(crate) idempotency_ttl: Duration,
+    pub(crate) require_partner_id: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -99,6 +100,7 @@ impl std::fmt::Debug for SandboxConfig {
             )
             .field("attester", &self.attester.is_some())
             .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("require_partner_id", &self.require_partner_id)
             .finish()
     }
 }
@@ -117,6 +119,7 @@ impl Default for SandboxConfig {
             attester: None,
             issuer: true,
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+            require_partner_id: false,
         }
     }
 }
@@ -168,6 +171,13 @@ impl SandboxConfig {
     /// How long idempotency keys are remembered (default 24 h).
     pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
         self.idempotency_ttl = ttl;
+        self
+    }
+    /// Refuse authenticated requests that carry no `X-Partner-Id` header (403
+    /// `partner_mismatch`). Default false: a client older than the header is accepted (its
+    /// key alone names the partner); a header naming another partner is always refused.
+    pub fn require_partner_id(mut self, yes: bool) -> Self {
+        self.require_partner_id = yes;
         self
     }
     /// The configured partners.

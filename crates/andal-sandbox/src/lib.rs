@@ -137,6 +137,7 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         config.idempotency_ttl,
         addr,
         config.seed,
+        config.require_partner_id,
     ));
     let sh = Arc::clone(&shared);
     let acceptor = std::thread::Builder::new()

@@ -45,6 +45,7 @@ pub(crate) struct Shared {
     attester: Option<Arc<dyn Attester>>,
     issuer: Option<Arc<crate::issuer::SandboxIssuer>>,
     idem_ttl: Duration,
+    require_partner_id: bool,
     pub addr: SocketAddr,
     pub fault: Mutex<FaultState>,
     pub fault_cv: Condvar,
@@ -82,6 +83,7 @@ impl Shared {
         idem_ttl: Duration,
         addr: SocketAddr,
         seed: u64,
+        require_partner_id: bool,
     ) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -101,6 +103,7 @@ impl Shared {
             attester,
             issuer,
             idem_ttl,
+            require_partner_id,
             addr,
             fault: Mutex::new(FaultState {
                 fault: None,
@@ -216,6 +219,39 @@ impl Shared {
         self.partners_by_key
             .get(key)
             .ok_or_else(|| Problem::new(ProblemCode::Unauthorized, "unknown API key"))
+    }
+
+    /// The key's partner must be the one `X-Partner-Id` names (403 `partner_mismatch`).
+    /// A missing header is accepted unless `require_partner_id` is set: the key alone
+    /// names the partner, and clients older than the header keep working.
+    fn check_partner_header(&self, req: &Request, partner: &PartnerConfig) -> Result<(), Problem> {
+        match req.header(api::PARTNER_ID_HEADER).map(str::trim) {
+            Some(id) if id == partner.partner_id => Ok(()),
+            // The detail names neither the sent id nor the key's partner.
+            Some(_) => Err(Problem::new(
+                ProblemCode::PartnerMismatch,
+                "the partner id in X-Partner-Id does not match the partner of this API key",
+            )),
+            None if self.require_partner_id => Err(Problem::new(
+                ProblemCode::PartnerMismatch,
+                "missing X-Partner-Id header (the partner id the API key belongs to)",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Authenticate a request to a trust document: public when no credentials are sent
+    /// (the documents are signed), but credentials that are sent are checked like on
+    /// `/v1/checks`, so a wrong key or partner shows at the client's trust refresh.
+    fn check_optional_credentials(&self, req: &Request) -> Result<(), Response> {
+        if req.header("authorization").is_none() && req.header(api::PARTNER_ID_HEADER).is_none() {
+            return Ok(());
+        }
+        let partner = self
+            .partner_of(req)
+            .map_err(|p| Response::problem(&p).with_header("WWW-Authenticate", "Bearer"))?;
+        self.check_partner_header(req, partner)
+            .map_err(|p| Response::problem(&p))
     }
 
     fn record_status(&self, partner: Option<&str>, status: u16) {
@@ -583,7 +619,10 @@ fn route(
             _ => method_not_allowed("GET"),
         },
         api::KEYS_PATH | api::REVOCATIONS_PATH => match m {
-            "GET" => signed_document(sh, req.path == api::KEYS_PATH),
+            "GET" => match sh.check_optional_credentials(req) {
+                Ok(()) => signed_document(sh, req.path == api::KEYS_PATH),
+                Err(refused) => refused,
+            },
             _ => method_not_allowed("GET"),
         },
         "/admin/sample" => match m {
@@ -805,6 +844,9 @@ fn checks(sh: &Shared, req: &Request, partner: Option<&PartnerConfig>) -> Respon
             return Response::problem(&p).with_header("WWW-Authenticate", "Bearer");
         }
     };
+    if let Err(p) = sh.check_partner_header(req, partner) {
+        return Response::problem(&p);
+    }
     if partner.suspended {
         return problem(ProblemCode::Forbidden, "partner is suspended");
     }

@@ -184,6 +184,76 @@ fn authentication_errors() {
     assert_eq!(acc.check_requests, 5);
 }
 
+/// `X-Partner-Id` must name the partner the API key belongs to (403 `partner_mismatch`);
+/// a request without it is accepted unless the sandbox requires it. Trust documents are
+/// public, but credentials sent to them are checked the same way.
+#[test]
+fn partner_id_header_must_match_the_key() {
+    let sb = sandbox();
+    let a = sb.addr();
+    let bytes = serde_json::to_vec(&body_of(&sb.sample(1)[0])).unwrap();
+    let auth = format!("Bearer {DEMO_BANK_KEY}");
+    let send = |addr, path: &str, partner: Option<&str>, idem: &str| {
+        let mut h = vec![
+            ("Authorization", auth.as_str()),
+            ("Idempotency-Key", idem),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(p) = partner {
+            h.push(("X-Partner-Id", p));
+        }
+        let (method, body): (&str, &[u8]) = if path == "/v1/checks" {
+            ("POST", &bytes)
+        } else {
+            ("GET", b"")
+        };
+        request(addr, method, path, &h, body).unwrap()
+    };
+
+    assert_eq!(
+        send(a, "/v1/checks", Some(DEMO_BANK_PARTNER), "p1").status,
+        200
+    );
+    for (i, wrong) in ["bpjs-demo", "bank-a", "", "demo-bank-x"]
+        .iter()
+        .enumerate()
+    {
+        let r = send(a, "/v1/checks", Some(wrong), &format!("p-wrong-{i}"));
+        assert_eq!(r.status, 403, "{wrong}");
+        let p = r.problem();
+        assert_eq!(p.code, ProblemCode::PartnerMismatch);
+        // The answer names neither the partner sent nor the key's partner.
+        let detail = p.detail.unwrap_or_default();
+        assert!(
+            !detail.contains("bpjs") && !detail.contains("demo-bank"),
+            "{detail}"
+        );
+    }
+    // Older clients without the header keep working.
+    assert_eq!(send(a, "/v1/checks", None, "p2").status, 200);
+    // Trust documents: public without credentials; sent credentials are checked.
+    assert_eq!(get(a, "/v1/keys").status, 200);
+    for path in ["/v1/keys", "/v1/revocations"] {
+        assert_eq!(send(a, path, Some(DEMO_BANK_PARTNER), "-").status, 200);
+        let r = send(a, path, Some("bpjs-demo"), "-");
+        assert_eq!(r.status, 403);
+        assert_eq!(r.problem().code, ProblemCode::PartnerMismatch);
+        let r = request(a, "GET", path, &[("Authorization", "Bearer nope")], b"").unwrap();
+        assert_eq!(r.status, 401);
+    }
+    let acc = sb.accounting().partner(DEMO_BANK_PARTNER);
+    assert_eq!(acc.accesses_charged, 2);
+    assert_eq!(acc.responses_by_status.get(&403), Some(&4));
+
+    // Strict mode: the header is required.
+    let strict = sandbox_with(SandboxConfig::default().require_partner_id(true));
+    let r = send(strict.addr(), "/v1/checks", None, "s1");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.problem().code, ProblemCode::PartnerMismatch);
+    let r = send(strict.addr(), "/v1/checks", Some(DEMO_BANK_PARTNER), "s2");
+    assert_eq!(r.status, 200);
+}
+
 #[test]
 fn idempotency_key_validation() {
     let sb = sandbox();

@@ -18,6 +18,11 @@ pub const REVOCATIONS_PATH: &str = "/v1/revocations";
 pub const HEALTH_PATH: &str = "/v1/health";
 /// Header carrying the idempotency key; one key for every attempt of one check.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// Header naming the partner the API key belongs to, sent on every request. The registry
+/// answers 403 [`ProblemCode::PartnerMismatch`] when key and partner do not belong together,
+/// so a wrong partner id (which would make every offline token fail as `wrong_audience`
+/// during an outage) shows at the first online request instead.
+pub const PARTNER_ID_HEADER: &str = "X-Partner-Id";
 /// Content type of problem details (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Maximum accepted length of an idempotency key.
@@ -87,6 +92,9 @@ pub enum ProblemCode {
     Unauthorized,
     /// 403: key valid but not allowed for this partner/operation.
     Forbidden,
+    /// 403: the `X-Partner-Id` header names another partner than the one the API key
+    /// belongs to.
+    PartnerMismatch,
     /// 404: no such endpoint.
     NotFound,
     /// 405: wrong method.
@@ -115,6 +123,7 @@ impl ProblemCode {
             ProblemCode::InvalidInput => "invalid_input",
             ProblemCode::Unauthorized => "unauthorized",
             ProblemCode::Forbidden => "forbidden",
+            ProblemCode::PartnerMismatch => "partner_mismatch",
             ProblemCode::NotFound => "not_found",
             ProblemCode::MethodNotAllowed => "method_not_allowed",
             ProblemCode::IdempotencyKeyReused => "idempotency_key_reused",
@@ -124,6 +133,30 @@ impl ProblemCode {
             ProblemCode::Internal => "internal",
             ProblemCode::Unavailable => "unavailable",
             ProblemCode::Unknown => "unknown",
+        }
+    }
+
+    /// What the code means for the caller, in one phrase (no personal data); used in
+    /// error messages.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ProblemCode::InvalidInput => "the request is not a valid query",
+            ProblemCode::Unauthorized => "the API key is missing or unknown",
+            ProblemCode::Forbidden => "the API key is not allowed this operation",
+            ProblemCode::PartnerMismatch => {
+                "the partner id does not match the API key (check the client's partner_id)"
+            }
+            ProblemCode::NotFound => "no such endpoint",
+            ProblemCode::MethodNotAllowed => "wrong method",
+            ProblemCode::IdempotencyKeyReused => {
+                "the idempotency key was used before with a different request"
+            }
+            ProblemCode::PayloadTooLarge => "the request is too large",
+            ProblemCode::UnsupportedMediaType => "the request is not JSON",
+            ProblemCode::RateLimited => "throttled",
+            ProblemCode::Internal => "registry internal error",
+            ProblemCode::Unavailable => "registry back end unavailable",
+            ProblemCode::Unknown => "no problem code the client knows",
         }
     }
 }
@@ -152,6 +185,7 @@ impl Problem {
             ProblemCode::InvalidInput => (400, "Invalid input"),
             ProblemCode::Unauthorized => (401, "Unauthorized"),
             ProblemCode::Forbidden => (403, "Forbidden"),
+            ProblemCode::PartnerMismatch => (403, "Partner id does not match the API key"),
             ProblemCode::NotFound => (404, "Not found"),
             ProblemCode::MethodNotAllowed => (405, "Method not allowed"),
             ProblemCode::IdempotencyKeyReused => (409, "Idempotency key reused"),

@@ -131,7 +131,7 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// API key missing, unknown or not allowed (401/403).
-    #[error("authentication failed: HTTP {status} {}", code.as_str())]
+    #[error("authentication failed: HTTP {status} {}: {}", code.as_str(), code.meaning())]
     Auth {
         /// 401 or 403.
         status: u16,

@@ -318,6 +318,7 @@ impl ClientBuilder {
             transport: transport.clone(),
             base_url: base.clone(),
             auth_header: format!("Bearer {api_key}"),
+            partner_id: partner_id.clone(),
             clock: clock.clone(),
             attempt_timeout: self.attempt_timeout,
             max_response_bytes: self.max_response_bytes,
@@ -644,6 +645,7 @@ impl Client {
                 ("Content-Type".into(), "application/json".into()),
                 ("Accept".into(), "application/json".into()),
                 (api::IDEMPOTENCY_KEY_HEADER.into(), key),
+                (api::PARTNER_ID_HEADER.into(), self.inner.partner_id.clone()),
             ],
             body,
         })

@@ -26,6 +26,7 @@ pub(super) struct TrustSync {
     pub(super) transport: Arc<dyn Transport>,
     pub(super) base_url: String,
     pub(super) auth_header: String,
+    pub(super) partner_id: String,
     pub(super) clock: SharedClock,
     pub(super) attempt_timeout: Duration,
     pub(super) max_response_bytes: u64,
@@ -98,6 +99,7 @@ impl TrustSync {
             headers: vec![
                 ("Authorization".into(), self.auth_header.clone()),
                 ("Accept".into(), "application/json".into()),
+                (api::PARTNER_ID_HEADER.into(), self.partner_id.clone()),
             ],
             body: Vec::new(),
         };
@@ -111,6 +113,15 @@ impl TrustSync {
                 elapsed: self.clock.now().saturating_duration_since(started),
                 fallback: None,
             })?;
+        if matches!(resp.status, 401 | 403) {
+            // Wrong key or wrong partner: the same typed error as a check.
+            let code = serde_json::from_slice::<api::Problem>(&resp.body)
+                .map_or(api::ProblemCode::Unknown, |p| p.code);
+            return Err(Error::Auth {
+                status: resp.status,
+                code,
+            });
+        }
         if resp.status != 200 {
             return Err(Error::Protocol(format!(
                 "HTTP {} fetching a trust document",
