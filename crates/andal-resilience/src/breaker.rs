@@ -8,10 +8,21 @@
 //! * **Open**: calls are rejected at once (no socket, no fee, no load) for
 //!   `wait_duration_in_open`, which grows after each failed half-open probe round.
 //!   The first [`CircuitBreaker::try_acquire`] at or after the wait moves to half-open.
+//!   While open, [`CircuitBreaker::try_start_recovery_probe`] hands out at most one
+//!   lightweight recovery probe per `recovery_probe_interval` (jittered); a healthy probe
+//!   ends the open wait early, so recovery after an hours-long outage is seen within about
+//!   a second instead of at the end of a grown open wait.
 //! * **HalfOpen**: exactly `permitted_calls_in_half_open` probes are admitted, even under
-//!   a concurrent burst. When all have reported, the breaker closes (rates below the
-//!   thresholds) or opens again. With `max_wait_in_half_open > 0` it re-opens if the
-//!   probes have not all reported by then.
+//!   a concurrent burst. Once `min(minimum_number_of_calls, permitted_calls_in_half_open)`
+//!   have reported (resilience4j), the breaker closes (rates below the thresholds) or
+//!   opens again. With `max_wait_in_half_open > 0` it re-opens if the probes have not
+//!   reported by then.
+//!
+//! Differences from resilience4j, on purpose: state changes driven by time (open wait
+//! over, half-open wait over) are evaluated lazily at the next call, health snapshot or
+//! probe rather than by a timer thread; their effect is back-dated (a half-open wait that
+//! expired at `t` starts the new open wait at `t`, not at the call that noticed it), so
+//! the timeline is the same, only the `StateTransition` event comes later.
 //! * **ForcedOpen** / **Disabled**: manual overrides, left only by [`CircuitBreaker::reset`]
 //!   (or the other override).
 //!
@@ -100,20 +111,24 @@ impl CallOutcome {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakerConfig {
-    /// Default `Count(20)`: at one check every few seconds per host, 20 calls is the last
-    /// minute or so: recent enough to notice an outage fast, large enough that 2-3
-    /// unlucky resets do not trip it.
+    /// Default `Count(50)`: the breaker is for hard failure, and the Andal client feeds it
+    /// one outcome per *check* (failures a retry then answered do not count), so 50
+    /// checks judge a registry, not a few unlucky calls. Partial failure is handled
+    /// gradually by the [`AdaptiveThrottle`](crate::AdaptiveThrottle), not here.
     pub sliding_window: SlidingWindow,
-    /// Default 10: never judge on fewer calls (one failure out of one is not 100% down).
+    /// Default 20: never judge on fewer calls (one failure out of one is not 100% down;
+    /// with 10, random noise on a 30 %-degraded registry opened it).
     pub minimum_number_of_calls: u32,
-    /// Percent, default 50: when half the calls fail, retries and waiting cost more than
-    /// they bring; the offline path answers better.
+    /// Percent, default 80: open only when most checks go unanswered even after their
+    /// retries, i.e. the registry is down for practical purposes.
     pub failure_rate_threshold: f32,
-    /// Default 4 s: a call that took 80% of the 5 s deadline left no room for a retry,
-    /// it is as bad as a failure for the caller. Keep it below the per-attempt timeout.
+    /// Default 1.5 s: three quarters of the default 2 s attempt timeout. It must be below
+    /// the attempt timeout (which caps every measured call), or the slow-call rate can
+    /// never trip; the client refuses a configuration where it is not.
     pub slow_call_duration_threshold: Duration,
-    /// Percent, default 80: a registry that is *mostly* slow is degraded; a few slow
-    /// calls are normal at peak hours.
+    /// Percent, default 100: only a registry where *every* recent check took longer
+    /// than the slow threshold is treated as failing (one more notch of load and every
+    /// check times out). Slow but answering is otherwise better than refused.
     pub slow_call_rate_threshold: f32,
     /// Default 15 s: registry outages last minutes to hours; probing every 15 s notices
     /// recovery quickly while costing one or two calls per probe.
@@ -129,21 +144,32 @@ pub struct BreakerConfig {
     /// Default 30 s (0 = wait for all probes): a probe that hangs must not keep the
     /// breaker half-open (rejecting everyone else) forever.
     pub max_wait_in_half_open: Duration,
+    /// Default 1 s (`None`: off): while open, at most one recovery probe (a cheap
+    /// `GET /v1/health`, never charged) per interval, jittered up to +25 %. A healthy
+    /// answer ends the open wait early; the half-open probes still decide whether to
+    /// close.
+    #[serde(default = "default_recovery_probe_interval")]
+    pub recovery_probe_interval: Option<Duration>,
+}
+
+fn default_recovery_probe_interval() -> Option<Duration> {
+    Some(Duration::from_secs(1))
 }
 
 impl Default for BreakerConfig {
     fn default() -> Self {
         Self {
-            sliding_window: SlidingWindow::Count(20),
-            minimum_number_of_calls: 10,
-            failure_rate_threshold: 50.0,
-            slow_call_duration_threshold: Duration::from_secs(4),
-            slow_call_rate_threshold: 80.0,
+            sliding_window: SlidingWindow::Count(50),
+            minimum_number_of_calls: 20,
+            failure_rate_threshold: 80.0,
+            slow_call_duration_threshold: Duration::from_millis(1500),
+            slow_call_rate_threshold: 100.0,
             wait_duration_in_open: Duration::from_secs(15),
             open_wait_multiplier: 2.0,
             max_wait_duration_in_open: Duration::from_secs(300),
             permitted_calls_in_half_open: 2,
             max_wait_in_half_open: Duration::from_secs(30),
+            recovery_probe_interval: default_recovery_probe_interval(),
         }
     }
 }
@@ -189,6 +215,15 @@ impl BreakerConfig {
         if self.permitted_calls_in_half_open == 0 {
             return Err(invalid("permitted_calls_in_half_open", "must be positive"));
         }
+        if self
+            .recovery_probe_interval
+            .is_some_and(|d| d < Duration::from_millis(100))
+        {
+            return Err(invalid(
+                "recovery_probe_interval",
+                "must be at least 100 ms (or None to disable probes)",
+            ));
+        }
         Ok(())
     }
 
@@ -232,7 +267,7 @@ impl BreakerConfigBuilder {
         self.0.failure_rate_threshold = pct;
         self
     }
-    /// Duration at or above which a call is slow.
+    /// Duration above which a call is slow (strictly longer, as in resilience4j).
     pub fn slow_call_duration_threshold(mut self, d: Duration) -> Self {
         self.0.slow_call_duration_threshold = d;
         self
@@ -270,6 +305,11 @@ impl BreakerConfigBuilder {
     /// Longest stay in half-open (zero = until all probes reported).
     pub fn max_wait_in_half_open(mut self, d: Duration) -> Self {
         self.0.max_wait_in_half_open = d;
+        self
+    }
+    /// Interval between recovery probes while open (`None` disables them).
+    pub fn recovery_probe_interval(mut self, d: Option<Duration>) -> Self {
+        self.0.recovery_probe_interval = d;
         self
     }
     /// Validates and builds.
@@ -424,6 +464,11 @@ struct Inner {
     half_admitted: u32,
     half: Totals,
     not_permitted: u64,
+    /// Earliest time of the next recovery probe (while open).
+    next_probe_at: Instant,
+    probe_in_flight: bool,
+    /// SplitMix64 state for the probe jitter (seeded from the name: deterministic).
+    probe_rng: u64,
 }
 
 /// What to emit once the lock is released.
@@ -495,17 +540,50 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// A recovery probe handed out by [`CircuitBreaker::try_start_recovery_probe`].
+///
+/// Dropping it without [`finish`](Self::finish) counts as an unhealthy answer.
+#[must_use = "report the probe's result with RecoveryProbe::finish"]
+#[derive(Debug)]
+pub struct RecoveryProbe<'a> {
+    breaker: &'a CircuitBreaker,
+    generation: u64,
+    done: bool,
+}
+
+impl RecoveryProbe<'_> {
+    /// Reports the probe: `healthy` ends the open wait early (the breaker goes
+    /// half-open and its probes decide whether to close).
+    pub fn finish(mut self, healthy: bool) {
+        self.done = true;
+        self.breaker.on_probe(self.generation, healthy);
+    }
+}
+
+impl Drop for RecoveryProbe<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.breaker.on_probe(self.generation, false);
+        }
+    }
+}
+
 impl CircuitBreaker {
     /// A closed breaker named `name` (the upstream host; it appears in events).
     pub fn new(name: impl Into<Arc<str>>, config: BreakerConfig, clock: &SharedClock) -> Self {
         let now = clock.now();
+        let name: Arc<str> = name.into();
+        // FNV-1a of the name: probe jitter differs per host, yet every run is the same.
+        let probe_rng = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         let min_calls = match config.sliding_window {
             // resilience4j: a minimum above the window size is the window size.
             SlidingWindow::Count(n) => config.minimum_number_of_calls.min(n),
             SlidingWindow::Time(_) => config.minimum_number_of_calls,
         };
         Self {
-            name: name.into(),
+            name,
             min_calls,
             inner: Mutex::new(Inner {
                 state: BreakerState::Closed,
@@ -518,6 +596,9 @@ impl CircuitBreaker {
                 half_admitted: 0,
                 half: Totals::default(),
                 not_permitted: 0,
+                next_probe_at: now,
+                probe_in_flight: false,
+                probe_rng,
             }),
             config,
             start: now,
@@ -585,7 +666,8 @@ impl CircuitBreaker {
                 }
                 BreakerState::HalfOpen if self.half_open_expired(&g, now) => {
                     g.failed_probes = g.failed_probes.saturating_add(1);
-                    pending.transition = Some(self.transition(&mut g, BreakerState::Open, now));
+                    let at = g.half_open_since + self.config.max_wait_in_half_open;
+                    pending.transition = Some(self.transition(&mut g, BreakerState::Open, at));
                 }
                 BreakerState::HalfOpen
                     if g.half_admitted < self.config.permitted_calls_in_half_open =>
@@ -667,6 +749,9 @@ impl CircuitBreaker {
             }
             BreakerState::Open => {
                 g.open_until = now + self.config.open_wait(g.failed_probes);
+                if let Some(every) = self.config.recovery_probe_interval {
+                    g.next_probe_at = now + Self::jittered(&mut g.probe_rng, every);
+                }
             }
             BreakerState::HalfOpen => {
                 g.half_open_since = now;
@@ -676,6 +761,18 @@ impl CircuitBreaker {
             BreakerState::ForcedOpen | BreakerState::Disabled => {}
         }
         (from, to)
+    }
+
+    /// `every` plus up to 25 % (SplitMix64 draw): probes of many clients spread out, and
+    /// never come more often than once per `every`.
+    fn jittered(state: &mut u64, every: Duration) -> Duration {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        every.mul_f64(1.0 + 0.25 * u)
     }
 
     #[inline]
@@ -708,7 +805,7 @@ impl CircuitBreaker {
             return;
         }
         let bits = u8::from(outcome == CallOutcome::Failure)
-            | if duration >= self.config.slow_call_duration_threshold {
+            | if duration > self.config.slow_call_duration_threshold {
                 SLOW
             } else {
                 0
@@ -736,12 +833,19 @@ impl CircuitBreaker {
                 let now = self.clock.now();
                 if self.half_open_expired(&g, now) {
                     g.failed_probes = g.failed_probes.saturating_add(1);
-                    pending.transition = Some(self.transition(&mut g, BreakerState::Open, now));
+                    let at = g.half_open_since + self.config.max_wait_in_half_open;
+                    pending.transition = Some(self.transition(&mut g, BreakerState::Open, at));
                 } else if outcome == CallOutcome::Ignored {
                     g.half_admitted -= 1;
                 } else {
                     g.half.add(bits);
-                    if g.half.calls >= self.config.permitted_calls_in_half_open {
+                    // resilience4j: the half-open window is `permitted` calls and its
+                    // minimum is min(minimum_number_of_calls, permitted).
+                    let decide_at = self
+                        .config
+                        .permitted_calls_in_half_open
+                        .min(self.config.minimum_number_of_calls);
+                    if g.half.calls >= decide_at {
                         let to = if self.trips(&g.half) {
                             g.failed_probes = g.failed_probes.saturating_add(1);
                             BreakerState::Open
@@ -772,6 +876,50 @@ impl CircuitBreaker {
                 rejected: None,
             });
         }
+    }
+
+    /// While open, hands out a recovery probe when one is due: at most one in flight and
+    /// at most one per `recovery_probe_interval` (jittered). `None` when not open, when
+    /// probes are off, when one is in flight or not yet due, or when the open wait is over
+    /// anyway (the next call goes half-open). Send a cheap health request and report it
+    /// with [`RecoveryProbe::finish`].
+    pub fn try_start_recovery_probe(&self) -> Option<RecoveryProbe<'_>> {
+        let every = self.config.recovery_probe_interval?;
+        let now = self.clock.now();
+        let mut g = self.inner.lock();
+        if g.state != BreakerState::Open
+            || g.probe_in_flight
+            || now < g.next_probe_at
+            || now >= g.open_until
+        {
+            return None;
+        }
+        g.probe_in_flight = true;
+        g.next_probe_at = now + Self::jittered(&mut g.probe_rng, every);
+        Some(RecoveryProbe {
+            breaker: self,
+            generation: g.generation,
+            done: false,
+        })
+    }
+
+    fn on_probe(&self, generation: u64, healthy: bool) {
+        let mut g = self.inner.lock();
+        g.probe_in_flight = false;
+        let mut pending = Pending::default();
+        if healthy && g.generation == generation && g.state == BreakerState::Open {
+            let now = self.clock.now();
+            pending.transition = Some(self.transition(&mut g, BreakerState::HalfOpen, now));
+        }
+        drop(g);
+        emit(
+            &self.listeners,
+            &ResilienceEvent::RecoveryProbe {
+                breaker: self.name.clone(),
+                healthy,
+            },
+        );
+        self.emit(pending);
     }
 
     /// Rejects every call until [`reset`](Self::reset) or [`disable`](Self::disable)

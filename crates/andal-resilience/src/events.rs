@@ -61,6 +61,19 @@ pub enum ResilienceEvent {
         /// The budget's balance when the retry was refused.
         balance: f64,
     },
+    /// The adaptive throttle shed a first attempt locally (the registry is failing most
+    /// calls).
+    LoadShed {
+        /// The rejection probability at the time.
+        probability: f64,
+    },
+    /// A recovery probe (`GET /v1/health`) was sent while the breaker was open.
+    RecoveryProbe {
+        /// The breaker's name (its upstream host).
+        breaker: Arc<str>,
+        /// Whether the registry answered healthy (then the open wait ended early).
+        healthy: bool,
+    },
 }
 
 /// Receives [`ResilienceEvent`]s. Called synchronously on the caller's thread, outside
@@ -147,6 +160,12 @@ pub(crate) fn emit(listeners: &[Arc<dyn EventListener>], event: &ResilienceEvent
         }
         ResilienceEvent::RetryBudgetExhausted { balance } => {
             tracing::info!(target: TRACING_TARGET, balance, "retry budget exhausted");
+        }
+        ResilienceEvent::LoadShed { probability } => {
+            tracing::debug!(target: TRACING_TARGET, probability, "first attempt shed locally");
+        }
+        ResilienceEvent::RecoveryProbe { breaker, healthy } => {
+            tracing::info!(target: TRACING_TARGET, breaker = %breaker, healthy, "recovery probe");
         }
     }
     for l in listeners {

@@ -7,6 +7,7 @@
 //! | [`FailureKind`] | why an attempt failed; retryable or not; [`parse_retry_after`] |
 //! | [`RetryPolicy`] / [`RetrySchedule`] | full-jitter exponential backoff honouring `Retry-After` and the deadline |
 //! | [`RetryBudget`] | per-client token bucket: retries never multiply load |
+//! | [`AdaptiveThrottle`] | client-side adaptive throttling: sheds first attempts gradually as the registry fails more |
 //! | [`CircuitBreaker`] / [`BreakerRegistry`] | resilience4j-style breaker, one per upstream host |
 //! | [`ResilienceEvent`] / [`EventListener`] | observability (also `tracing`, target `andal::resilience`) |
 //!
@@ -56,8 +57,10 @@
 //!             match schedule.next_retry(&failure, None, deadline.remaining()) {
 //!                 RetryDecision::Retry { after } => {
 //!                     if !budget.try_withdraw() {
+//!                         schedule.budget_refused(&failure);
 //!                         break Err(Unanswered::Stopped(StopReason::BudgetExhausted));
 //!                     }
+//!                     schedule.retry_sent(after, &failure);
 //!                     clock.sleep(after);
 //!                 }
 //!                 RetryDecision::Stop(reason) => break Err(Unanswered::Stopped(reason)),
@@ -80,10 +83,11 @@ pub mod error;
 pub mod events;
 pub mod failure;
 pub mod retry;
+pub mod throttle;
 
 pub use breaker::{
     BreakerConfig, BreakerConfigBuilder, BreakerHealth, BreakerRegistry, BreakerState, CallOutcome,
-    CircuitBreaker, Permit, Rejected, SlidingWindow,
+    CircuitBreaker, Permit, RecoveryProbe, Rejected, SlidingWindow,
 };
 pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
@@ -92,6 +96,7 @@ pub use error::ConfigError;
 pub use events::{EventListener, RecordingListener, ResilienceEvent, TRACING_TARGET};
 pub use failure::{FailureKind, parse_retry_after};
 pub use retry::{RetryDecision, RetryPolicy, RetryPolicyBuilder, RetrySchedule, StopReason};
+pub use throttle::{AdaptiveThrottle, Shed, ThrottleConfig};
 
 #[cfg(test)]
 mod send_sync {
@@ -101,6 +106,7 @@ mod send_sync {
         assert_send_sync::<super::CircuitBreaker>();
         assert_send_sync::<super::BreakerRegistry>();
         assert_send_sync::<super::RetryBudget>();
+        assert_send_sync::<super::AdaptiveThrottle>();
         assert_send_sync::<super::RetryPolicy>();
         assert_send_sync::<super::RetrySchedule>();
         assert_send_sync::<super::Deadline>();

@@ -254,7 +254,10 @@ impl RetrySchedule {
     ///   `remaining` -> `Stop(DeadlineWouldPass)` now, rather than sleep for nothing.
     ///
     /// On `Retry` the attempt counter advances: the caller must then withdraw from the
-    /// retry budget (and stop with `BudgetExhausted` if it refuses), sleep, and try.
+    /// retry budget and report the result with [`retry_sent`](Self::retry_sent) (sleep,
+    /// then try) or [`budget_refused`](Self::budget_refused) (stop). A `Stop` emits
+    /// `RetryStopped` here; `RetryScheduled` is emitted only by `retry_sent`, so events
+    /// describe retries that really happen.
     pub fn next_retry(
         &mut self,
         failure: &FailureKind,
@@ -262,20 +265,40 @@ impl RetrySchedule {
         remaining: Duration,
     ) -> RetryDecision {
         let decision = self.decide(failure, retry_after, remaining);
-        let event = match decision {
-            RetryDecision::Retry { after } => ResilienceEvent::RetryScheduled {
+        if let RetryDecision::Stop(reason) = decision {
+            self.emit_stopped(reason, failure);
+        }
+        decision
+    }
+
+    /// The budget allowed the retry `next_retry` scheduled: emits `RetryScheduled`.
+    pub fn retry_sent(&self, after: Duration, failure: &FailureKind) {
+        emit(
+            &self.policy.listeners,
+            &ResilienceEvent::RetryScheduled {
                 attempt: self.attempts,
                 delay: after,
                 failure: *failure,
             },
-            RetryDecision::Stop(reason) => ResilienceEvent::RetryStopped {
+        );
+    }
+
+    /// The budget refused the retry `next_retry` scheduled: the attempt counter goes back
+    /// and `RetryStopped { reason: BudgetExhausted }` is emitted.
+    pub fn budget_refused(&mut self, failure: &FailureKind) {
+        self.attempts = self.attempts.saturating_sub(1).max(1);
+        self.emit_stopped(StopReason::BudgetExhausted, failure);
+    }
+
+    fn emit_stopped(&self, reason: StopReason, failure: &FailureKind) {
+        emit(
+            &self.policy.listeners,
+            &ResilienceEvent::RetryStopped {
                 attempts: self.attempts,
                 reason,
                 failure: *failure,
             },
-        };
-        emit(&self.policy.listeners, &event);
-        decision
+        );
     }
 
     fn decide(

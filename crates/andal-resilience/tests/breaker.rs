@@ -255,10 +255,146 @@ fn slow_calls_trip_with_zero_failures() {
         .unwrap()
         .record(CallOutcome::Success, Duration::from_millis(3999));
     assert_eq!(b.state(), BreakerState::Closed);
+    // Exactly the threshold is not slow (resilience4j: strictly longer). It used to
+    // count as slow; changed to match resilience4j (issue 10 §6).
     b.try_acquire()
         .unwrap()
-        .record(CallOutcome::Success, Duration::from_secs(4)); // 4/5 = 80%
+        .record(CallOutcome::Success, Duration::from_secs(4));
+    assert_eq!(b.state(), BreakerState::Closed);
+    b.try_acquire().unwrap().record(
+        CallOutcome::Success,
+        Duration::from_secs(4) + Duration::from_nanos(1),
+    ); // 4/6 slow = 67 %: still closed
+    assert_eq!(b.state(), BreakerState::Closed);
+    b.try_acquire().unwrap().record(CallOutcome::Success, SLOW); // 5/7 = 71 %
+    b.try_acquire().unwrap().record(CallOutcome::Success, SLOW); // 6/8 = 75 %
+    assert_eq!(b.state(), BreakerState::Closed);
+    b.try_acquire().unwrap().record(CallOutcome::Success, SLOW); // 7/9 = 78 %
+    b.try_acquire().unwrap().record(CallOutcome::Success, SLOW); // 8/10 = 80 %
     assert_eq!(b.state(), BreakerState::Open);
+}
+
+#[test]
+fn half_open_decides_after_min_of_minimum_calls_and_permits() {
+    // resilience4j: the half-open window is `permitted` calls, judged once
+    // min(minimum_number_of_calls, permitted) have reported. It used to wait for all
+    // permits.
+    let (m, c) = clock();
+    let (_rec, b) = breaker(
+        &c,
+        cfg()
+            .minimum_number_of_calls(1)
+            .count_window(1)
+            .permitted_calls_in_half_open(3),
+    );
+    open_it(&b);
+    m.advance(Duration::from_secs(10));
+    let p1 = b.try_acquire().unwrap();
+    let _p2 = b.try_acquire().unwrap();
+    p1.record(CallOutcome::Success, FAST);
+    assert_eq!(b.state(), BreakerState::Closed);
+}
+
+#[test]
+fn an_expired_half_open_wait_reopens_as_of_its_expiry() {
+    // resilience4j moves to open when the half-open wait expires; here the change is
+    // noticed at the next call, but the new open wait starts at the expiry, not then.
+    let (m, c) = clock();
+    let (_rec, b) = breaker(&c, cfg().max_wait_in_half_open(Duration::from_secs(30)));
+    open_it(&b);
+    m.advance(Duration::from_secs(10));
+    let _hanging = b.try_acquire().unwrap();
+    m.advance(Duration::from_secs(35)); // expired 5 s ago
+    let r = b.try_acquire().unwrap_err();
+    assert_eq!(r.state, BreakerState::Open);
+    assert_eq!(r.time_until_half_open, Some(Duration::from_secs(5)));
+}
+
+#[test]
+fn recovery_probes_are_rate_limited_and_a_healthy_one_ends_the_open_wait() {
+    let (m, c) = clock();
+    let (rec, b) = breaker(
+        &c,
+        cfg()
+            .wait_duration_in_open(Duration::from_secs(300))
+            .recovery_probe_interval(Some(Duration::from_secs(1))),
+    );
+    open_it(&b);
+    // Not due yet: the first probe comes one jittered interval after opening.
+    assert!(b.try_start_recovery_probe().is_none());
+    let mut probes = 0;
+    let mut last_probe_at = None;
+    // 60 s of a dead registry, polled every 100 ms: at most one probe per second.
+    for tick in 0..600u32 {
+        m.advance(Duration::from_millis(100));
+        if let Some(p) = b.try_start_recovery_probe() {
+            assert!(
+                b.try_start_recovery_probe().is_none(),
+                "one in flight at a time"
+            );
+            if let Some(last) = last_probe_at {
+                assert!(
+                    tick - last >= 10,
+                    "probes {last} and {tick} less than 1 s apart"
+                );
+            }
+            last_probe_at = Some(tick);
+            probes += 1;
+            p.finish(false);
+            assert_eq!(b.state(), BreakerState::Open);
+        }
+    }
+    assert!((48..=60).contains(&probes), "{probes} probes in 60 s");
+    // The registry is back: the next probe (within 1.25 s) ends the open wait.
+    let mut waited = Duration::ZERO;
+    let probe = loop {
+        if let Some(p) = b.try_start_recovery_probe() {
+            break p;
+        }
+        m.advance(Duration::from_millis(10));
+        waited += Duration::from_millis(10);
+    };
+    assert!(waited <= Duration::from_millis(1250), "{waited:?}");
+    probe.finish(true);
+    assert_eq!(b.state(), BreakerState::HalfOpen);
+    assert!(
+        rec.events()
+            .iter()
+            .any(|e| matches!(e, ResilienceEvent::RecoveryProbe { healthy: true, .. }))
+    );
+    // The half-open probes still decide.
+    ok(&b);
+    ok(&b);
+    assert_eq!(b.state(), BreakerState::Closed);
+    assert!(
+        b.try_start_recovery_probe().is_none(),
+        "no probes while closed"
+    );
+}
+
+#[test]
+fn recovery_probes_can_be_turned_off_and_a_dropped_probe_is_unhealthy() {
+    let (m, c) = clock();
+    let (_rec, b) = breaker(&c, cfg().recovery_probe_interval(None));
+    open_it(&b);
+    m.advance(Duration::from_secs(5));
+    assert!(b.try_start_recovery_probe().is_none());
+
+    let (m2, c2) = clock();
+    let (_rec2, b2) = breaker(&c2, cfg());
+    open_it(&b2);
+    m2.advance(Duration::from_millis(1300));
+    drop(b2.try_start_recovery_probe().unwrap());
+    assert_eq!(b2.state(), BreakerState::Open);
+    m2.advance(Duration::from_millis(1300));
+    assert!(b2.try_start_recovery_probe().is_some());
+    let _ = m;
+    assert!(
+        BreakerConfig::builder()
+            .recovery_probe_interval(Some(Duration::from_millis(1)))
+            .build()
+            .is_err()
+    );
 }
 
 #[test]
@@ -395,7 +531,12 @@ fn registry_one_breaker_per_host() {
 #[test]
 fn defaults_and_validation() {
     let d = BreakerConfig::default();
-    assert_eq!(d.sliding_window, SlidingWindow::Count(20));
+    // Defaults revisited (issue 10 §1): the breaker is for hard failure, judged on checks.
+    assert_eq!(d.sliding_window, SlidingWindow::Count(50));
+    assert_eq!(d.minimum_number_of_calls, 20);
+    assert_eq!(d.failure_rate_threshold, 80.0);
+    assert_eq!(d.slow_call_duration_threshold, Duration::from_millis(1500));
+    assert_eq!(d.recovery_probe_interval, Some(Duration::from_secs(1)));
     assert_eq!(d.open_wait(0), Duration::from_secs(15));
     assert_eq!(d.open_wait(1), Duration::from_secs(30));
     assert_eq!(d.open_wait(10), Duration::from_secs(300));

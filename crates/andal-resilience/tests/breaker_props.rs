@@ -119,14 +119,26 @@ proptest! {
         // Every Open -> HalfOpen happened no earlier than the (grown) open wait.
         let log = timed.log.lock().unwrap().clone();
         let mut opened_at = None;
+        let mut half_open_at = Duration::ZERO;
         let mut failed_rounds = 0u32;
         for (t, from, to) in log {
             match (from, to) {
                 (_, BreakerState::Open) => {
-                    if from == BreakerState::HalfOpen { failed_rounds += 1 } else { failed_rounds = 0 }
-                    opened_at = Some((t, cfg.open_wait(failed_rounds)));
+                    // A half-open wait that expired re-opens as of its expiry (back-dated:
+                    // the event is emitted when the next call notices it).
+                    let mut at = t;
+                    if from == BreakerState::HalfOpen {
+                        failed_rounds += 1;
+                        if max_half_open_ms > 0 {
+                            at = t.min(half_open_at + Duration::from_millis(max_half_open_ms));
+                        }
+                    } else {
+                        failed_rounds = 0
+                    }
+                    opened_at = Some((at, cfg.open_wait(failed_rounds)));
                 }
                 (BreakerState::Open, BreakerState::HalfOpen) => {
+                    half_open_at = t;
                     let (at, wait) = opened_at.expect("opened before");
                     prop_assert!(t - at >= wait, "half-open after {:?} < wait {:?}", t - at, wait);
                 }

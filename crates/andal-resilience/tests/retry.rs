@@ -81,7 +81,10 @@ fn deadline_cuts_retries_off() {
         attempts += 1;
         m.advance(t);
         match s.next_retry(&FailureKind::ReadTimeout, None, deadline.remaining()) {
-            RetryDecision::Retry { after } => c.sleep(after),
+            RetryDecision::Retry { after } => {
+                s.retry_sent(after, &FailureKind::ReadTimeout);
+                c.sleep(after)
+            }
             RetryDecision::Stop(r) => break r,
         }
     };

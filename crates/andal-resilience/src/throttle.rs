@@ -1,0 +1,370 @@
+//! Client-side adaptive throttling ("Handling Overload", Google SRE book, ch. 21).
+//!
+//! The breaker is binary: closed or open. A registry that fails 30 % of its calls is not
+//! down; the people at the counter should still be served, and the registry should see a
+//! load that shrinks smoothly as it gets sicker. The throttle keeps, over a trailing
+//! window, the number of `requests` the client wanted to send and the number the registry
+//! `accepts` (answered), and rejects a new first attempt locally with probability
+//!
+//! ```text
+//! p = max(0, (requests − K × accepts) / (requests + 1))
+//! ```
+//!
+//! With `K = 2` nothing is shed while at least half the calls are answered; at 70 %
+//! failure about 40 % of first attempts are shed; on a dead registry `p → 1`. Requests
+//! rejected locally still count as requests, which is what makes `p` rise.
+//!
+//! Retries are not throttled here: the [`RetryBudget`](crate::RetryBudget) limits them
+//! (gRPC A6 does the same split). The caller counts a sent retry with
+//! [`AdaptiveThrottle::record_request`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use andal_resilience::{AdaptiveThrottle, ManualClock, SharedClock, ThrottleConfig};
+//!
+//! let clock: SharedClock = Arc::new(ManualClock::new());
+//! let throttle = AdaptiveThrottle::new(ThrottleConfig::default().seed(7), &clock).unwrap();
+//! // 10 first attempts, all answered: nothing is shed.
+//! for _ in 0..10 {
+//!     throttle.admit().unwrap();
+//!     throttle.record_accept();
+//! }
+//! assert_eq!(throttle.rejection_probability(), 0.0);
+//! ```
+
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::clock::SharedClock;
+use crate::error::{ConfigError, invalid};
+use crate::events::{EventListener, Listeners, ResilienceEvent, emit};
+use std::sync::Arc;
+
+/// Number of buckets the window is split into.
+const SLOTS: usize = 30;
+
+/// Configuration of an [`AdaptiveThrottle`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThrottleConfig {
+    /// Default 2.0 (the SRE book's usual value): shed nothing while at least 1 / K of the
+    /// calls are answered. Lower is more aggressive; must be at least 1.0.
+    pub k: f64,
+    /// Default 30 s: long enough to hold a few hundred calls at a busy branch, short
+    /// enough that shedding ends within half a minute of the registry improving (and the
+    /// history is cleared at once when a breaker probe proves recovery).
+    pub window: Duration,
+    /// Default 0.95: never shed every call, so acceptances can be observed and the
+    /// probability can fall again without an outside probe.
+    pub max_rejection_probability: f64,
+    /// Seed of the random draws (default: random per throttle; tests fix it).
+    pub seed: Option<u64>,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            k: 2.0,
+            window: Duration::from_secs(30),
+            max_rejection_probability: 0.95,
+            seed: None,
+        }
+    }
+}
+
+impl ThrottleConfig {
+    /// Sets `k` (>= 1.0).
+    pub fn k(mut self, k: f64) -> Self {
+        self.k = k;
+        self
+    }
+    /// Sets the trailing window (1 s ..= 1 h).
+    pub fn window(mut self, w: Duration) -> Self {
+        self.window = w;
+        self
+    }
+    /// Sets the highest rejection probability (0.0 ..= 1.0; 0.0 disables shedding).
+    pub fn max_rejection_probability(mut self, p: f64) -> Self {
+        self.max_rejection_probability = p;
+        self
+    }
+    /// Fixes the random seed (deterministic tests).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.k.is_nan() || self.k < 1.0 {
+            return Err(invalid("throttle.k", "must be at least 1.0"));
+        }
+        if self.window < Duration::from_secs(1) || self.window > Duration::from_secs(3600) {
+            return Err(invalid("throttle.window", "must be within 1 s ..= 1 h"));
+        }
+        if !(0.0..=1.0).contains(&self.max_rejection_probability) {
+            return Err(invalid(
+                "throttle.max_rejection_probability",
+                "must be within 0.0 ..= 1.0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A first attempt shed locally by the [`AdaptiveThrottle`].
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "shed locally (rejection probability {probability:.2}): the registry is failing most calls"
+)]
+pub struct Shed {
+    /// The rejection probability at the time.
+    pub probability: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    requests: u64,
+    accepts: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    slots: [Slot; SLOTS],
+    head: u64,
+    requests: u64,
+    accepts: u64,
+    rng: ChaCha8Rng,
+}
+
+/// Client-side adaptive throttling for one upstream. `Send + Sync`.
+pub struct AdaptiveThrottle {
+    config: ThrottleConfig,
+    clock: SharedClock,
+    start: Instant,
+    slot_nanos: u128,
+    state: Mutex<State>,
+    listeners: Listeners,
+}
+
+impl std::fmt::Debug for AdaptiveThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdaptiveThrottle")
+            .field("config", &self.config)
+            .field("rejection_probability", &self.rejection_probability())
+            .finish()
+    }
+}
+
+impl AdaptiveThrottle {
+    /// A throttle with `config`, measured on `clock`.
+    pub fn new(config: ThrottleConfig, clock: &SharedClock) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let seed = config.seed.unwrap_or_else(rand::random);
+        Ok(Self {
+            slot_nanos: (config.window.as_nanos() / SLOTS as u128).max(1),
+            config,
+            start: clock.now(),
+            clock: SharedClock::clone(clock),
+            state: Mutex::new(State {
+                slots: [Slot::default(); SLOTS],
+                head: 0,
+                requests: 0,
+                accepts: 0,
+                rng: ChaCha8Rng::seed_from_u64(seed),
+            }),
+            listeners: Vec::new(),
+        })
+    }
+
+    /// Adds a listener (receives `LoadShed`).
+    pub fn with_listener(mut self, l: Arc<dyn EventListener>) -> Self {
+        self.listeners.push(l);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.config
+    }
+
+    fn rotate(&self, st: &mut State) -> usize {
+        let now = self.clock.now();
+        let abs = (now.saturating_duration_since(self.start).as_nanos() / self.slot_nanos) as u64;
+        if abs > st.head {
+            let to = abs.min(st.head + SLOTS as u64);
+            for i in (st.head + 1)..=to {
+                let s = &mut st.slots[(i % SLOTS as u64) as usize];
+                st.requests -= s.requests;
+                st.accepts -= s.accepts;
+                *s = Slot::default();
+            }
+            st.head = abs;
+        }
+        (st.head % SLOTS as u64) as usize
+    }
+
+    fn probability_of(&self, st: &State) -> f64 {
+        let r = st.requests as f64;
+        let p = (r - self.config.k * st.accepts as f64) / (r + 1.0);
+        p.clamp(0.0, self.config.max_rejection_probability)
+    }
+
+    /// Asks to send a first attempt: counts it as a request and sheds it with the current
+    /// rejection probability. `Err` means: do not send, answer without the registry.
+    pub fn admit(&self) -> Result<(), Shed> {
+        let shed = {
+            let mut st = self.state.lock();
+            let i = self.rotate(&mut st);
+            let p = self.probability_of(&st);
+            st.slots[i].requests += 1;
+            st.requests += 1;
+            if p > 0.0 && st.rng.random::<f64>() < p {
+                Some(Shed { probability: p })
+            } else {
+                None
+            }
+        };
+        match shed {
+            None => Ok(()),
+            Some(s) => {
+                emit(
+                    &self.listeners,
+                    &ResilienceEvent::LoadShed {
+                        probability: s.probability,
+                    },
+                );
+                Err(s)
+            }
+        }
+    }
+
+    /// Counts a request sent without asking [`admit`](Self::admit) (a retry the budget
+    /// allowed, a breaker probe).
+    pub fn record_request(&self) {
+        let mut st = self.state.lock();
+        let i = self.rotate(&mut st);
+        st.slots[i].requests += 1;
+        st.requests += 1;
+    }
+
+    /// Counts an answered request (the registry accepted it, whatever the verdict).
+    pub fn record_accept(&self) {
+        let mut st = self.state.lock();
+        let i = self.rotate(&mut st);
+        st.slots[i].accepts += 1;
+        st.accepts += 1;
+    }
+
+    /// The current rejection probability.
+    pub fn rejection_probability(&self) -> f64 {
+        let mut st = self.state.lock();
+        self.rotate(&mut st);
+        self.probability_of(&st)
+    }
+
+    /// Forgets the history (recovery was proven, e.g. by the breaker closing).
+    pub fn reset(&self) {
+        let mut st = self.state.lock();
+        self.rotate(&mut st);
+        st.slots = [Slot::default(); SLOTS];
+        st.requests = 0;
+        st.accepts = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn throttle() -> (Arc<ManualClock>, AdaptiveThrottle) {
+        let manual = Arc::new(ManualClock::new());
+        let clock: SharedClock = manual.clone();
+        let t = AdaptiveThrottle::new(ThrottleConfig::default().seed(1), &clock).unwrap();
+        (manual, t)
+    }
+
+    /// Feeds `n` first attempts, each answered with probability `answered` (by a fixed
+    /// pattern), and returns how many were shed.
+    fn feed(t: &AdaptiveThrottle, n: u32, answered_per_10: u32) -> u32 {
+        let mut shed = 0;
+        for i in 0..n {
+            if t.admit().is_err() {
+                shed += 1;
+                continue;
+            }
+            if i % 10 < answered_per_10 {
+                t.record_accept();
+            }
+        }
+        shed
+    }
+
+    #[test]
+    fn nothing_is_shed_while_most_calls_are_answered() {
+        let (_, t) = throttle();
+        // 30 % failure: accepts 0.7 R, R − 2 × 0.7 R < 0.
+        assert_eq!(feed(&t, 500, 7), 0);
+        assert_eq!(t.rejection_probability(), 0.0);
+    }
+
+    #[test]
+    fn shedding_rises_smoothly_with_the_failure_rate() {
+        let mut last = -1.0;
+        for answered in [5, 4, 3, 2, 1, 0] {
+            let (_, t) = throttle();
+            let shed = f64::from(feed(&t, 1000, answered)) / 1000.0;
+            assert!(
+                shed >= last,
+                "shed {shed} at {answered}/10 answered, before {last}"
+            );
+            last = shed;
+        }
+        // A dead registry: almost everything shed, never all.
+        assert!(last > 0.8 && last <= 0.96, "{last}");
+    }
+
+    #[test]
+    fn history_expires_with_the_window_and_on_reset() {
+        let (clock, t) = throttle();
+        feed(&t, 100, 0);
+        assert!(t.rejection_probability() > 0.9);
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(t.rejection_probability(), 0.0);
+        feed(&t, 100, 0);
+        t.reset();
+        assert_eq!(t.rejection_probability(), 0.0);
+    }
+
+    #[test]
+    fn a_shed_call_is_an_event() {
+        let manual = Arc::new(ManualClock::new());
+        let clock: SharedClock = manual.clone();
+        let rec = Arc::new(crate::RecordingListener::new());
+        let t = AdaptiveThrottle::new(ThrottleConfig::default().seed(3), &clock)
+            .unwrap()
+            .with_listener(rec.clone());
+        let shed = feed(&t, 50, 0);
+        assert!(shed > 0);
+        let events = rec
+            .events()
+            .into_iter()
+            .filter(|e| matches!(e, ResilienceEvent::LoadShed { .. }))
+            .count();
+        assert_eq!(events as u32, shed);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let clock: SharedClock = Arc::new(ManualClock::new());
+        for c in [
+            ThrottleConfig::default().k(0.5),
+            ThrottleConfig::default().window(Duration::from_millis(10)),
+            ThrottleConfig::default().max_rejection_probability(1.5),
+        ] {
+            assert!(AdaptiveThrottle::new(c, &clock).is_err());
+        }
+    }
+}
