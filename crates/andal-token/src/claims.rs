@@ -91,7 +91,9 @@ impl FieldDigests {
 pub struct Claims {
     /// Issuer.
     pub iss: String,
-    /// Partner ids this token is meant for.
+    /// Partner ids this token is meant for. On the wire a single string or an array
+    /// (RFC 7519 §4.1.3); always written as an array.
+    #[serde(deserialize_with = "one_or_many")]
     pub aud: Vec<String>,
     /// Issued at (unix seconds).
     pub iat: u64,
@@ -105,6 +107,20 @@ pub struct Claims {
     pub status: String,
     /// Per-field salted digests.
     pub dig: FieldDigests,
+}
+
+/// `aud`: a string or an array of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// Normalised field values, as passed by the caller.

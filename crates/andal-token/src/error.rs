@@ -156,6 +156,17 @@ pub enum TokenError {
         /// Token id or subject.
         by: RevokedBy,
     },
+    /// An Ed25519 public key is a point of small order (the identity, or a point of order
+    /// 2, 4 or 8, in any encoding): under it one fixed signature verifies every message.
+    #[error("public key is a small-order point")]
+    SmallOrderKey,
+    /// A public key is not the canonical encoding of its point (Ed25519 `y >= p`, or the
+    /// sign bit set on `x = 0`).
+    #[error("public key encoding is not canonical")]
+    NonCanonicalKey,
+    /// A public key is not a point on its curve (or is the identity).
+    #[error("public key is not a point on the curve")]
+    KeyNotOnCurve,
     /// Key generation / import or randomness failed (issuer side).
     #[error("key rejected: {reason}")]
     KeyRejected {
@@ -192,6 +203,9 @@ impl TokenError {
             TokenError::InvalidKey { .. } => "invalid_key",
             TokenError::DigestMismatch { .. } => "digest_mismatch",
             TokenError::Revoked { .. } => "revoked",
+            TokenError::SmallOrderKey => "small_order_key",
+            TokenError::NonCanonicalKey => "non_canonical_key",
+            TokenError::KeyNotOnCurve => "key_not_on_curve",
             TokenError::KeyRejected { .. } => "key_rejected",
             TokenError::Encoding => "encoding",
         }

@@ -30,9 +30,12 @@ impl Alg {
     }
 
     /// Parse a JOSE `alg`; anything else (`none`, HS*, RS*, PS*, ES384, ...) is unsupported.
+    /// `Ed25519` (the fully specified name of RFC 9864) is the same algorithm as `EdDSA`
+    /// with an Ed25519 key, the only EdDSA curve supported; which one a key verifies is
+    /// still fixed by the key, never by the token.
     pub fn from_jose(s: &str) -> Result<Self, TokenError> {
         match s {
-            "EdDSA" => Ok(Alg::EdDSA),
+            "EdDSA" | "Ed25519" => Ok(Alg::EdDSA),
             "ES256" => Ok(Alg::ES256),
             _ => Err(TokenError::UnsupportedAlg),
         }
@@ -80,9 +83,22 @@ pub struct Jwk {
 }
 
 impl Jwk {
-    /// Parse one JWK from JSON (duplicate members rejected).
+    /// Parse one JWK from JSON (duplicate members rejected). A public point of a supported
+    /// curve is validated here already ([`TokenError::SmallOrderKey`],
+    /// [`TokenError::NonCanonicalKey`], [`TokenError::KeyNotOnCurve`]); the remaining
+    /// checks happen in [`VerifyingKey::from_jwk`].
     pub fn from_json(s: &str) -> Result<Self, TokenError> {
-        json::parse_typed(s.as_bytes(), Part::Key)
+        let jwk: Jwk = json::parse_typed(s.as_bytes(), Part::Key)?;
+        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("OKP", Some("Ed25519")) if jwk.x.is_some() => {
+                check_ed25519_point(&coord(&jwk.x, 32)?)?;
+            }
+            ("EC", Some("P-256")) if jwk.x.is_some() && jwk.y.is_some() => {
+                check_p256_point(&sec1(&jwk)?)?;
+            }
+            _ => {}
+        }
+        Ok(jwk)
     }
 
     /// Serialise to JSON.
@@ -126,9 +142,49 @@ fn coord(v: &Option<String>, len: usize) -> Result<Vec<u8>, TokenError> {
     Ok(b)
 }
 
+/// `0x04 || x || y`.
+fn sec1(jwk: &Jwk) -> Result<Vec<u8>, TokenError> {
+    let mut p = Vec::with_capacity(65);
+    p.push(0x04);
+    p.extend_from_slice(&coord(&jwk.x, 32)?);
+    p.extend_from_slice(&coord(&jwk.y, 32)?);
+    Ok(p)
+}
+
+/// An Ed25519 public key must be a canonical encoding of a point on the curve that is not
+/// of small order. ring checks none of this when it verifies, and under a small-order key
+/// one fixed signature verifies every message (e.g. the identity `01 00..00` with
+/// `R = B, S = 1`). Canonicity: decompress, re-compress, compare (catches y >= p and a
+/// sign bit set on x = 0).
+fn check_ed25519_point(bytes: &[u8]) -> Result<(), TokenError> {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| TokenError::InvalidKey {
+        reason: "wrong public key length",
+    })?;
+    let point = CompressedEdwardsY(arr)
+        .decompress()
+        .ok_or(TokenError::KeyNotOnCurve)?;
+    if point.is_small_order() {
+        return Err(TokenError::SmallOrderKey);
+    }
+    if point.compress().as_bytes() != &arr {
+        return Err(TokenError::NonCanonicalKey);
+    }
+    Ok(())
+}
+
+/// A P-256 public key must be a point on the curve with coordinates below p (the
+/// identity has no affine coordinates, so it cannot be written as `x`, `y`).
+fn check_p256_point(sec1: &[u8]) -> Result<(), TokenError> {
+    p256::PublicKey::from_sec1_bytes(sec1)
+        .map(|_| ())
+        .map_err(|_| TokenError::KeyNotOnCurve)
+}
+
 impl VerifyingKey {
-    /// Validate a JWK. Rejects private members, unsupported key types,
-    /// an `alg` inconsistent with the key type, and inverted windows.
+    /// Validate a JWK. Rejects private members, unsupported key types, weak or invalid
+    /// points (small-order or non-canonical Ed25519 keys, P-256 points off the curve), an
+    /// `alg` inconsistent with the key type, and inverted windows.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, TokenError> {
         if jwk.extra.contains_key("d") {
             return Err(TokenError::InvalidKey {
@@ -149,13 +205,13 @@ impl VerifyingKey {
                         reason: "unexpected y member",
                     });
                 }
-                (Alg::EdDSA, coord(&jwk.x, 32)?)
+                let x = coord(&jwk.x, 32)?;
+                check_ed25519_point(&x)?;
+                (Alg::EdDSA, x)
             }
             ("EC", Some("P-256")) => {
-                let mut p = Vec::with_capacity(65);
-                p.push(0x04);
-                p.extend_from_slice(&coord(&jwk.x, 32)?);
-                p.extend_from_slice(&coord(&jwk.y, 32)?);
+                let p = sec1(jwk)?;
+                check_p256_point(&p)?;
                 (Alg::ES256, p)
             }
             _ => {

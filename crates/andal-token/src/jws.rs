@@ -29,42 +29,44 @@ pub(crate) struct Compact<'a> {
     pub signature: Vec<u8>,
 }
 
-#[derive(serde::Deserialize)]
-struct RawHeader {
-    alg: Value,
-    #[serde(default)]
-    typ: Option<Value>,
-    #[serde(default)]
-    kid: Option<Value>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-}
-
 fn header_from(bytes: &[u8]) -> Result<Header, TokenError> {
-    let malformed = TokenError::Malformed { part: Part::Header };
-    // Duplicate-checked, then typed (a missing `alg` is malformed).
-    let h: RawHeader = json::parse_typed(bytes, Part::Header)?;
-    let alg = match h.alg {
-        Value::String(s) => Alg::from_jose(&s)?,
-        _ => return Err(malformed),
+    let malformed = || TokenError::Malformed { part: Part::Header };
+    // Duplicate-checked, then as a map: a member that is present with the value `null`
+    // is present (serde's `Option` would read it as absent).
+    let h: serde_json::Map<String, Value> = json::parse_typed(bytes, Part::Header)?;
+    let alg = match h.get("alg") {
+        Some(Value::String(s)) => Alg::from_jose(s)?,
+        _ => return Err(malformed()),
     };
-    // We implement no extension, so any `crit` (even empty: RFC 7515 §4.1.11
-    // forbids an empty list) is rejected.
-    if h.crit.is_some() {
+    // We implement no extension, so any `crit` (even empty, which RFC 7515 §4.1.11
+    // forbids, or `null`) is rejected.
+    if h.contains_key("crit") {
         return Err(TokenError::UnknownCrit);
     }
-    let opt_str = |v: Option<Value>| -> Result<Option<String>, TokenError> {
-        match v {
+    // `typ` and `kid` are strings when present; `null` or any other type is malformed.
+    let opt_str = |name: &str| -> Result<Option<String>, TokenError> {
+        match h.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(TokenError::Malformed { part: Part::Header }),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(malformed()),
         }
     };
     Ok(Header {
         alg,
-        typ: opt_str(h.typ)?,
-        kid: opt_str(h.kid)?,
+        typ: opt_str("typ")?,
+        kid: opt_str("kid")?,
     })
+}
+
+/// Whether a header `typ` names the media type `expected` (which has no `/`): compared
+/// case-insensitively, with or without the `application/` prefix (RFC 7515 §4.1.9).
+pub(crate) fn typ_matches(typ: Option<&str>, expected: &str) -> bool {
+    let Some(t) = typ else { return false };
+    let t = match t.get(..12) {
+        Some(p) if p.eq_ignore_ascii_case("application/") => &t[12..],
+        _ => t,
+    };
+    t.eq_ignore_ascii_case(expected)
 }
 
 /// Structural parse: size, exactly three segments, strict base64url,

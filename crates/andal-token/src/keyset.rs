@@ -41,7 +41,7 @@ pub(crate) fn verify_root_doc<T: serde::de::DeserializeOwned>(
 ) -> Result<T, TokenError> {
     let c = jws::parse(doc, max)?;
     let root = jws::verify_candidates(&c, roots.iter().map(RootKey::key))?;
-    if c.header.typ.as_deref() != Some(typ) {
+    if !jws::typ_matches(c.header.typ.as_deref(), typ) {
         return Err(TokenError::WrongType);
     }
     let payload: T = json::parse_typed(&c.payload, Part::Claims)?;
@@ -80,6 +80,22 @@ impl Keyset {
             payload,
             keys,
         })
+    }
+
+    /// [`Keyset::verify_signed`], and the keyset must be for `issuer`
+    /// ([`TokenError::WrongIssuer`] otherwise): a root may sign keysets for several
+    /// issuers, and a keyset of another issuer must not replace the one a client holds.
+    pub fn verify_signed_for(
+        doc: &str,
+        roots: &[RootKey],
+        now: u64,
+        issuer: &str,
+    ) -> Result<Self, TokenError> {
+        let ks = Self::verify_signed(doc, roots, now)?;
+        if ks.iss() != issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        Ok(ks)
     }
 
     /// Same as [`Keyset::verify_signed`] for bytes read from a cache file.

@@ -85,6 +85,27 @@ impl RevocationList {
         })
     }
 
+    /// [`RevocationList::verify_signed`], and the list must be for `issuer`
+    /// ([`TokenError::WrongIssuer`] otherwise): a newer list of another issuer under the
+    /// same root must not replace ours (it would un-revoke our tokens).
+    pub fn verify_signed_for(
+        doc: &str,
+        roots: &[RootKey],
+        now: u64,
+        issuer: &str,
+    ) -> Result<Self, TokenError> {
+        let rl = Self::verify_signed(doc, roots, now)?;
+        if rl.iss() != issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        Ok(rl)
+    }
+
+    /// Issuer whose tokens this list revokes.
+    pub fn iss(&self) -> &str {
+        &self.payload.iss
+    }
+
     /// The signed document, for caching.
     pub fn signed_doc(&self) -> &str {
         &self.doc
@@ -98,13 +119,19 @@ impl RevocationList {
         self.payload.iat
     }
 
-    /// Whether `claims` (for the person with `nik_normalised`) is revoked.
+    /// Whether `claims` (for the person with `nik_normalised`) is revoked (or the list is
+    /// for another issuer, see [`RevocationList::check`]).
     pub fn is_revoked(&self, claims: &Claims, nik_normalised: &str) -> bool {
         self.check(claims, nik_normalised).is_err()
     }
 
-    /// `Err(Revoked{..})` when revoked by token id or by subject.
+    /// `Err(Revoked{..})` when revoked by token id or by subject;
+    /// `Err(WrongIssuer)` when the list is not for the token's issuer (a list of another
+    /// issuer says nothing about this token, so it cannot clear it).
     pub fn check(&self, claims: &Claims, nik_normalised: &str) -> Result<(), TokenError> {
+        if claims.iss != self.payload.iss {
+            return Err(TokenError::WrongIssuer);
+        }
         if self.jti.contains(&claims.jti) {
             return Err(TokenError::Revoked {
                 by: RevokedBy::TokenId,

@@ -128,7 +128,7 @@ impl TrustStore {
         let c = jws::parse(token, MAX_TOKEN_BYTES)?;
         let key = jws::verify_candidates(&c, self.keys.iter())?;
         // ---- signature verified; from here on the content is the issuer's ----
-        if c.header.typ.as_deref() != Some(ATTESTATION_TYP) {
+        if !jws::typ_matches(c.header.typ.as_deref(), ATTESTATION_TYP) {
             return Err(TokenError::WrongType);
         }
         let claims: Claims = json::parse_typed(&c.payload, Part::Claims)?;

@@ -310,6 +310,69 @@ impl Fixture {
             E::Malformed { part: Part::Header },
         );
         add(
+            "crit_null",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","crit":null}"#,
+                &payload,
+            ),
+            E::UnknownCrit,
+        );
+        add(
+            "crit_empty",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","crit":[]}"#,
+                &payload,
+            ),
+            E::UnknownCrit,
+        );
+        add(
+            "kid_null",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":null}"#,
+                &payload,
+            ),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "kid_number",
+            sign(
+                r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":7}"#,
+                &payload,
+            ),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "typ_null",
+            sign(r#"{"alg":"EdDSA","typ":null,"kid":"tok-2026a"}"#, &payload),
+            E::Malformed { part: Part::Header },
+        );
+        add(
+            "alg_ed25519_lowercase",
+            sign(&header("ed25519", ATTESTATION_TYP, KID), &payload),
+            E::UnsupportedAlg,
+        );
+        add(
+            "alg_ed25519_header_on_es256_key",
+            sign(&header("Ed25519", ATTESTATION_TYP, ES_KID), &payload),
+            E::AlgMismatch,
+        );
+        add(
+            "typ_other_media_type_prefix",
+            sign(
+                &header("EdDSA", "text/andal-attestation+jwt", KID),
+                &payload,
+            ),
+            E::WrongType,
+        );
+        add(
+            "typ_application_keyset_on_token",
+            sign(
+                &header("EdDSA", "application/andal-keyset+jwt", KID),
+                &payload,
+            ),
+            E::WrongType,
+        );
+        add(
             "crit_unknown",
             sign(
                 r#"{"alg":"EdDSA","typ":"andal-attestation+jwt","kid":"tok-2026a","crit":["exp"],"exp":1}"#,
@@ -513,9 +576,14 @@ impl Fixture {
             E::Malformed { part: Part::Claims },
         );
         add(
-            "aud_as_string",
-            with_claims(&|v| v["aud"] = json!(AUD)),
+            "aud_as_number",
+            with_claims(&|v| v["aud"] = json!(7)),
             E::Malformed { part: Part::Claims },
+        );
+        add(
+            "aud_as_string_of_another_partner",
+            with_claims(&|v| v["aud"] = json!("other-partner")),
+            E::WrongAudience,
         );
         add(
             "exp_negative",
@@ -883,6 +951,73 @@ impl Fixture {
                 .unwrap(),
             E::DuplicateKey { part: Part::Claims },
         ));
+        // --- weak keys in keysets (a keyset is how a key becomes trusted) ---
+        let root_sk = self.authority.signing_key();
+        let keyset_with = |jwk: &str| {
+            let p = format!(r#"{{"iss":"{ISS}","iat":{},"keys":[{jwk}]}}"#, NOW - DAY);
+            root_sk
+                .sign_raw(&header("EdDSA", KEYSET_TYP, "root-2026"), &p)
+                .unwrap()
+        };
+        let okp = |x: &str| format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"weak"}}"#);
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_identity_ed25519_key",
+            keyset_with(&okp(&b64(&IDENTITY))),
+            E::SmallOrderKey,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_order_2_ed25519_key",
+            keyset_with(&okp(&b64(&ORDER_2))),
+            E::SmallOrderKey,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_non_canonical_identity",
+            keyset_with(&okp(&b64(&{
+                let mut b = IDENTITY;
+                b[31] |= 0x80;
+                b
+            }))),
+            E::SmallOrderKey,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_p256_point_off_curve",
+            keyset_with(&format!(
+                r#"{{"kty":"EC","crv":"P-256","x":"{RFC7515_A3_X}","y":"{}","kid":"weak"}}"#,
+                b64(&{
+                    let mut y = base64_decode(RFC7515_A3_Y);
+                    y[31] ^= 1;
+                    y
+                })
+            )),
+            E::KeyNotOnCurve,
+        ));
+        out.push(roots_doc(
+            Kind::Keyset,
+            "keyset_with_p256_zero_point",
+            keyset_with(&format!(
+                r#"{{"kty":"EC","crv":"P-256","x":"{z}","y":"{z}","kid":"weak"}}"#,
+                z = b64(&[0u8; 32])
+            )),
+            E::KeyNotOnCurve,
+        ));
         out
     }
 }
+
+/// The Ed25519 identity point, canonical encoding (y = 1).
+pub const IDENTITY: [u8; 32] = {
+    let mut b = [0u8; 32];
+    b[0] = 1;
+    b
+};
+/// The point of order 2, canonical encoding (y = p - 1).
+pub const ORDER_2: [u8; 32] = {
+    let mut b = [0xff; 32];
+    b[0] = 0xec;
+    b[31] = 0x7f;
+    b
+};
