@@ -3,19 +3,26 @@
 //! See `docs/journal.md` for the byte layout.
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
-use ring::hkdf;
+use ring::{hkdf, hmac};
 
 use crate::error::JournalError;
 use crate::key::JournalKey;
 
 /// Magic bytes at offset 0.
 pub const MAGIC: [u8; 8] = *b"ANDALJNL";
-/// Format version written and read by this build.
-pub const FORMAT_VERSION: u16 = 1;
+/// Format version written by this build (it also reads [`FORMAT_VERSION_V1`]).
+pub const FORMAT_VERSION: u16 = 2;
+/// The first format version (48-byte header, per-file key check value, no
+/// header MAC). Still read and appended to; never created any more.
+pub const FORMAT_VERSION_V1: u16 = 1;
 /// Cipher id 1: ChaCha20-Poly1305 (RFC 8439) with HKDF-SHA256 per-file keys.
 pub const ALG_CHACHA20_POLY1305: u16 = 1;
-/// Header length in bytes.
-pub const HEADER_LEN: usize = 48;
+/// Header length in bytes of the current version (2).
+pub const HEADER_LEN: usize = 80;
+/// Header length in bytes of version 1 files.
+pub const HEADER_LEN_V1: usize = 48;
+/// Length of the header MAC (HMAC-SHA256) in a version 2 header.
+pub const HEADER_MAC_LEN: usize = 32;
 /// Length of the random file id.
 pub const FILE_ID_LEN: usize = 16;
 /// Length of the key check value.
@@ -39,6 +46,10 @@ pub const FIRST_SEQ: u64 = 1;
 
 const INFO_AEAD: &[u8] = b"andal-journal/v1/aead";
 const INFO_KCV: &[u8] = b"andal-journal/v1/kcv";
+/// HKDF salt of the version 2 key-only derivation (key check value, header MAC key).
+const SALT_V2_KEY: &[u8] = b"andal-journal/v2/key";
+const INFO_V2_KCV: &[u8] = b"andal-journal/v2/kcv";
+const INFO_V2_MAC: &[u8] = b"andal-journal/v2/header-mac";
 
 // ---------------------------------------------------------------- CRC32 ----
 
@@ -95,25 +106,73 @@ impl hkdf::KeyType for Len {
 
 /// Keys derived for one journal file.
 pub(crate) struct FileKeys {
+    pub(crate) version: u16,
     pub(crate) file_id: [u8; FILE_ID_LEN],
+    /// Version 1: per-file KCV (depends on key and file id).
+    /// Version 2: key-only KCV (depends on the key alone).
     pub(crate) kcv: [u8; KCV_LEN],
+    /// Version 2: HMAC-SHA256 key for the header MAC.
+    mac: Option<hmac::Key>,
     aead: LessSafeKey,
 }
 
+fn expand_into(prk: &hkdf::Prk, info: &[u8], out: &mut [u8]) {
+    prk.expand(&[info], Len(out.len()))
+        .expect("HKDF output length is valid")
+        .fill(out)
+        .expect("HKDF fill length is valid");
+}
+
 impl FileKeys {
-    /// HKDF-SHA256(salt = file id, ikm = journal key) -> AEAD key and KCV.
+    /// Keys for a new file of the current format version.
     pub(crate) fn derive(key: &JournalKey, file_id: [u8; FILE_ID_LEN]) -> Self {
+        Self::derive_version(key, file_id, FORMAT_VERSION)
+    }
+
+    /// Per-file AEAD key: HKDF-SHA256(salt = file id, ikm = journal key),
+    /// label `andal-journal/v1/aead` (both versions). Version 1: KCV from the
+    /// same per-file PRK. Version 2: KCV and header MAC key from a key-only
+    /// PRK (salt = `andal-journal/v2/key`), so a KCV match proves the key and
+    /// a MAC failure then proves the header was altered.
+    pub(crate) fn derive_version(
+        key: &JournalKey,
+        file_id: [u8; FILE_ID_LEN],
+        version: u16,
+    ) -> Self {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &file_id).extract(key.expose_secret());
         let okm = prk
             .expand(&[INFO_AEAD], &aead::CHACHA20_POLY1305)
             .expect("HKDF output length is valid");
         let aead = LessSafeKey::new(UnboundKey::from(okm));
         let mut kcv = [0u8; KCV_LEN];
-        prk.expand(&[INFO_KCV], Len(KCV_LEN))
-            .expect("HKDF output length is valid")
-            .fill(&mut kcv)
-            .expect("HKDF fill length is valid");
-        Self { file_id, kcv, aead }
+        let mac = if version == FORMAT_VERSION_V1 {
+            expand_into(&prk, INFO_KCV, &mut kcv);
+            None
+        } else {
+            let kprk = hkdf::Salt::new(hkdf::HKDF_SHA256, SALT_V2_KEY).extract(key.expose_secret());
+            expand_into(&kprk, INFO_V2_KCV, &mut kcv);
+            let mut mk = [0u8; 32];
+            expand_into(&kprk, INFO_V2_MAC, &mut mk);
+            let k = hmac::Key::new(hmac::HMAC_SHA256, &mk);
+            mk.fill(0);
+            Some(k)
+        };
+        Self {
+            version,
+            file_id,
+            kcv,
+            mac,
+            aead,
+        }
+    }
+
+    /// Header length of this file's format version.
+    pub(crate) fn header_len(&self) -> usize {
+        if self.version == FORMAT_VERSION_V1 {
+            HEADER_LEN_V1
+        } else {
+            HEADER_LEN
+        }
     }
 
     fn aad(&self, seq: u64) -> [u8; FILE_ID_LEN + 8] {
@@ -172,42 +231,62 @@ impl FileKeys {
 
 // --------------------------------------------------------------- header ----
 
-/// Builds the 48-byte header.
-pub(crate) fn encode_header(keys: &FileKeys) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
+/// Builds the header for `keys` (48 bytes for version 1, 80 for version 2).
+pub(crate) fn encode_header(keys: &FileKeys) -> Vec<u8> {
+    let mut h = vec![0u8; keys.header_len()];
     h[0..8].copy_from_slice(&MAGIC);
-    h[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[8..10].copy_from_slice(&keys.version.to_le_bytes());
     h[10..12].copy_from_slice(&ALG_CHACHA20_POLY1305.to_le_bytes());
     h[12..28].copy_from_slice(&keys.file_id);
     h[28..44].copy_from_slice(&keys.kcv);
-    let crc = crc32(&h[..44]);
-    h[44..48].copy_from_slice(&crc.to_le_bytes());
+    if let Some(mac) = &keys.mac {
+        let tag = hmac::sign(mac, &h[..44]);
+        h[44..44 + HEADER_MAC_LEN].copy_from_slice(tag.as_ref());
+    }
+    let n = h.len();
+    let crc = crc32(&h[..n - 4]);
+    h[n - 4..].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
 /// Parses and checks the header, deriving the file keys.
+///
+/// Version 2: after the CRC, version and cipher checks, a key check value
+/// mismatch is [`JournalError::WrongKey`]; a matching KCV with a failing
+/// header MAC is [`JournalError::Corrupt`] at offset 0 (the header was
+/// altered, e.g. its file id, with the CRC fixed up). Version 1 headers have
+/// no MAC: any KCV mismatch is reported as `WrongKey`.
 pub(crate) fn decode_header(bytes: &[u8], key: &JournalKey) -> Result<FileKeys, JournalError> {
     if bytes.len() < MAGIC.len() || bytes[..8] != MAGIC {
         return Err(JournalError::NotAJournal);
     }
-    if bytes.len() < HEADER_LEN {
-        return Err(JournalError::Corrupt {
-            offset: 0,
-            reason: "truncated header",
-        });
+    let truncated = JournalError::Corrupt {
+        offset: 0,
+        reason: "truncated header",
+    };
+    if bytes.len() < 12 {
+        return Err(truncated);
     }
-    let h = &bytes[..HEADER_LEN];
-    if crc32(&h[..44]) != u32::from_le_bytes(h[44..48].try_into().unwrap()) {
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let header_len = match version {
+        FORMAT_VERSION_V1 => HEADER_LEN_V1,
+        FORMAT_VERSION => HEADER_LEN,
+        found => {
+            return Err(JournalError::UnsupportedVersion {
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+    };
+    if bytes.len() < header_len {
+        return Err(truncated);
+    }
+    let h = &bytes[..header_len];
+    let n = header_len;
+    if crc32(&h[..n - 4]) != u32::from_le_bytes(h[n - 4..n].try_into().unwrap()) {
         return Err(JournalError::Corrupt {
             offset: 0,
             reason: "header checksum mismatch",
-        });
-    }
-    let version = u16::from_le_bytes([h[8], h[9]]);
-    if version != FORMAT_VERSION {
-        return Err(JournalError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
         });
     }
     let alg = u16::from_le_bytes([h[10], h[11]]);
@@ -215,9 +294,17 @@ pub(crate) fn decode_header(bytes: &[u8], key: &JournalKey) -> Result<FileKeys, 
         return Err(JournalError::UnsupportedAlgorithm { found: alg });
     }
     let file_id: [u8; FILE_ID_LEN] = h[12..28].try_into().unwrap();
-    let keys = FileKeys::derive(key, file_id);
+    let keys = FileKeys::derive_version(key, file_id, version);
     if !ct_eq(&keys.kcv, &h[28..44]) {
         return Err(JournalError::WrongKey);
+    }
+    if let Some(mac) = &keys.mac
+        && hmac::verify(mac, &h[..44], &h[44..44 + HEADER_MAC_LEN]).is_err()
+    {
+        return Err(JournalError::Corrupt {
+            offset: 0,
+            reason: "header authentication failed (altered header)",
+        });
     }
     Ok(keys)
 }
@@ -263,6 +350,11 @@ pub(crate) struct ScanOutcome {
     pub(crate) valid_len: u64,
     /// Bytes after `valid_len` that form a torn tail.
     pub(crate) torn_bytes: u64,
+    /// The first bad frame is complete (its length field is plausible and it
+    /// fits in the file, or the remainder authenticates as the expected
+    /// record with a damaged length field) but failed its check: it may have
+    /// been acknowledged. `false` for an incomplete frame cut short.
+    pub(crate) tail_complete: bool,
     /// Number of intact records.
     pub(crate) records: u64,
     /// Sequence number the next append gets.
@@ -283,7 +375,7 @@ pub(crate) fn scan(
     tolerate_tail: bool,
     mut on_record: impl FnMut(u64, &[u8]),
 ) -> Result<ScanOutcome, JournalError> {
-    let mut off = HEADER_LEN;
+    let mut off = keys.header_len();
     let mut expected = FIRST_SEQ;
     let mut scratch = Vec::new();
     while off < bytes.len() {
@@ -321,6 +413,7 @@ pub(crate) fn scan(
                 return Ok(ScanOutcome {
                     valid_len: off as u64,
                     torn_bytes: (bytes.len() - off) as u64,
+                    tail_complete: frame_is_complete(bytes, off, expected, keys, &mut scratch),
                     records: expected - FIRST_SEQ,
                     next_seq: expected,
                 });
@@ -330,9 +423,37 @@ pub(crate) fn scan(
     Ok(ScanOutcome {
         valid_len: bytes.len() as u64,
         torn_bytes: 0,
+        tail_complete: false,
         records: expected - FIRST_SEQ,
         next_seq: expected,
     })
+}
+
+/// Whether the bad frame at `off` (the last one: nothing authentic follows)
+/// is complete rather than cut short. A crash during `write` leaves a frame
+/// shorter than its own length field; a complete frame that fails its CRC,
+/// or a remainder that authenticates as the expected record once its
+/// (damaged) length field is ignored, was fully written and may have been
+/// acknowledged.
+fn frame_is_complete(
+    bytes: &[u8],
+    off: usize,
+    expected: u64,
+    keys: &FileKeys,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    let rem = bytes.len() - off;
+    if rem < FRAME_HEAD_LEN {
+        return false;
+    }
+    let ct_len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+    if (TAG_LEN..=MAX_PAYLOAD_LIMIT + TAG_LEN).contains(&ct_len)
+        && FRAME_HEAD_LEN + ct_len + CRC_LEN <= rem
+    {
+        return true;
+    }
+    (FRAME_OVERHEAD..=FRAME_OVERHEAD + MAX_PAYLOAD_LIMIT).contains(&rem)
+        && keys.open_frame(&bytes[off..], scratch) == Some(expected)
 }
 
 /// Looks for any authentic frame starting after `bad_off` whose sequence
@@ -378,10 +499,26 @@ mod tests {
         let h = encode_header(&keys);
         assert_eq!(&h[..8], b"ANDALJNL");
         assert_eq!(&h[12..28], &[7; 16]);
+        assert_eq!(h.len(), HEADER_LEN);
+        assert_eq!(&h[8..10], &FORMAT_VERSION.to_le_bytes());
         let back = decode_header(&h, &key).unwrap();
         assert_eq!(back.kcv, keys.kcv);
-        // Different file id -> different KCV and keys.
-        assert_ne!(FileKeys::derive(&key, [8; FILE_ID_LEN]).kcv, keys.kcv);
+        // Version 2: the KCV depends on the key only; version 1: on the file id too.
+        assert_eq!(FileKeys::derive(&key, [8; FILE_ID_LEN]).kcv, keys.kcv);
+        let other = JournalKey::from_bytes([2; 32]);
+        assert_ne!(FileKeys::derive(&other, [7; FILE_ID_LEN]).kcv, keys.kcv);
+        let v1 = FileKeys::derive_version(&key, [7; FILE_ID_LEN], FORMAT_VERSION_V1);
+        assert_ne!(
+            FileKeys::derive_version(&key, [8; FILE_ID_LEN], FORMAT_VERSION_V1).kcv,
+            v1.kcv
+        );
+        let h1 = encode_header(&v1);
+        assert_eq!(h1.len(), HEADER_LEN_V1);
+        assert_eq!(decode_header(&h1, &key).unwrap().version, FORMAT_VERSION_V1);
+        // The AEAD key is the same per-file derivation in both versions.
+        let mut f = Vec::new();
+        keys.encode_frame(1, [0; NONCE_LEN], b"x", &mut f);
+        assert_eq!(v1.open_frame(&f, &mut Vec::new()), Some(1));
     }
 
     #[test]

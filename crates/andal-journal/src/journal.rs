@@ -10,9 +10,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::{JournalError, Result};
-use crate::format::{
-    self, FILE_ID_LEN, FIRST_SEQ, FileKeys, HEADER_LEN, MAX_PAYLOAD_LIMIT, NONCE_LEN,
-};
+use crate::format::{self, FILE_ID_LEN, FIRST_SEQ, FileKeys, MAX_PAYLOAD_LIMIT, NONCE_LEN};
 use crate::key::JournalKey;
 
 /// Default maximum payload size (64 KiB).
@@ -84,19 +82,155 @@ impl JournalOptions {
     }
 }
 
-/// What [`Journal::open`] found and did.
+/// What [`Journal::open`] (or [`decode_journal`]) found and did.
+///
+/// Check [`may_have_lost_acknowledged`](Self::may_have_lost_acknowledged)
+/// (or print [`warnings`](Self::warnings)) after every open: recovery never
+/// silently drops what may have been an acknowledged record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecoveryReport {
-    /// The file was created by this call.
+    /// The file did not exist and was created by this call.
     pub created: bool,
+    /// The file existed but was empty (0 bytes) and was initialised in place.
+    /// Distinct from `created`: whatever it held before it was emptied is gone,
+    /// so this may hide lost acknowledged records.
+    pub was_empty: bool,
     /// Number of intact records found.
     pub records: u64,
-    /// Bytes of torn tail (an incomplete or checksum-failing last frame) that
-    /// were truncated. Such a frame was never acknowledged.
+    /// Bytes removed after the last intact record (the total of [`tail`](Self::tail)).
     pub truncated_bytes: u64,
+    /// What was found after the last intact record.
+    pub tail: TailRecovery,
     /// Sequence number the next append will get.
     pub next_seq: u64,
+}
+
+/// What recovery found after the last intact record of a journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TailRecovery {
+    /// Nothing: the file ends with an intact record (or its header).
+    Clean,
+    /// An incomplete last frame, shorter than its own length field: a write
+    /// cut short by a crash before its fsync returned, so it was **never
+    /// acknowledged**. Truncated.
+    Incomplete {
+        /// Byte offset where the incomplete frame starts.
+        offset: u64,
+        /// Bytes removed.
+        bytes: u64,
+    },
+    /// A **complete** last frame that failed its checksum (bit rot, a damaged
+    /// length field, or a power loss that kept the file size but not the
+    /// data): it **may have been acknowledged**. [`Journal::open`] moved the
+    /// bytes to `side_file` (never overwriting an earlier one) before
+    /// truncating, so nothing is destroyed; [`decode_journal`] only reports.
+    Damaged {
+        /// Byte offset where the damaged frame starts.
+        offset: u64,
+        /// Bytes removed (the frame and anything after it).
+        bytes: u64,
+        /// Where the removed bytes were kept (`<journal>.damaged-<unix-ms>`);
+        /// `None` when nothing was written (in-memory decoding).
+        side_file: Option<PathBuf>,
+    },
+}
+
+impl RecoveryReport {
+    /// `true` when recovery found something that may have been an
+    /// acknowledged record and is no longer readable: a damaged complete last
+    /// frame, or a journal file emptied to 0 bytes.
+    pub fn may_have_lost_acknowledged(&self) -> bool {
+        self.was_empty || matches!(self.tail, TailRecovery::Damaged { .. })
+    }
+
+    /// Human-readable warnings for operators (empty when all is well or only
+    /// a never-acknowledged incomplete tail was dropped). No payload data.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.was_empty {
+            out.push(
+                "journal file existed but was empty (0 bytes) and was re-initialised: \
+                 any records it held before it was emptied are lost"
+                    .to_owned(),
+            );
+        }
+        if let TailRecovery::Damaged {
+            offset,
+            bytes,
+            side_file,
+        } = &self.tail
+        {
+            let kept = match side_file {
+                Some(p) => format!("kept in {}", p.display()),
+                None => "not yet moved (read-only decode)".to_owned(),
+            };
+            out.push(format!(
+                "journal: the last frame (offset {offset}, {bytes} bytes) is complete but \
+                 failed its check: it may have been an acknowledged record; {kept}"
+            ));
+        }
+        out
+    }
+}
+
+/// Side files next to the journal at `path` that hold damaged frames removed
+/// by earlier opens (`<journal>.damaged-*`), sorted by name. For read-only
+/// tools that need to warn about them.
+pub fn damaged_side_files(path: impl AsRef<Path>) -> io::Result<Vec<PathBuf>> {
+    let path = path.as_ref();
+    let Some(name) = path.file_name() else {
+        return Ok(Vec::new());
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(".damaged-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Writes `bytes` to a new side file `<journal>.damaged-<unix-ms>[-n]` next
+/// to the journal (never overwriting an existing file), fsyncs it and the
+/// directory, and returns its path.
+fn keep_damaged(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let name = path.file_name().ok_or(JournalError::InvalidOptions(
+        "journal path has no file name",
+    ))?;
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    for n in 0u32.. {
+        let mut side = name.to_os_string();
+        side.push(format!(".damaged-{ms}"));
+        if n > 0 {
+            side.push(format!("-{n}"));
+        }
+        let side = path.with_file_name(side);
+        match OpenOptions::new().write(true).create_new(true).open(&side) {
+            Ok(mut f) => {
+                f.write_all(bytes)?;
+                f.sync_all()?;
+                fsync_dir(&side)?;
+                return Ok(side);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 10_000 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// One decrypted record. `Debug` shows the length, never the payload.
@@ -246,6 +380,7 @@ impl Journal {
 
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
+        let mut was_empty = false;
         if bytes.is_empty() {
             // A pre-created empty file holds no data: initialise it in place.
             let mut file_id = [0u8; FILE_ID_LEN];
@@ -255,30 +390,50 @@ impl Journal {
             file.write_all(&header)?;
             file.sync_all()?;
             bytes.extend_from_slice(&header);
-            created = true;
+            // Unless this call created it, the file existed and was emptied.
+            was_empty = !created;
+            if was_empty {
+                tracing::warn!("journal: file existed but was empty (0 bytes); re-initialised");
+            }
         }
         let keys = format::decode_header(&bytes, key)?;
         let outcome = format::scan(&bytes, &keys, true, |_, _| {})?;
-        drop(bytes);
+        let mut tail = tail_of(&outcome, None);
         if outcome.torn_bytes > 0 {
-            tracing::warn!(
-                valid_len = outcome.valid_len,
-                truncated_bytes = outcome.torn_bytes,
-                "journal: truncating torn tail"
-            );
+            if outcome.tail_complete {
+                // May have been acknowledged: keep the bytes before truncating.
+                let side = keep_damaged(&path, &bytes[outcome.valid_len as usize..])?;
+                tracing::warn!(
+                    offset = outcome.valid_len,
+                    bytes = outcome.torn_bytes,
+                    side_file = %side.display(),
+                    "journal: last frame complete but failed its check (may have been acknowledged); bytes kept in side file, truncating"
+                );
+                tail = tail_of(&outcome, Some(side));
+            } else {
+                tracing::warn!(
+                    valid_len = outcome.valid_len,
+                    truncated_bytes = outcome.torn_bytes,
+                    "journal: truncating incomplete tail (never acknowledged)"
+                );
+            }
             file.set_len(outcome.valid_len)?;
             file.sync_all()?;
         }
+        drop(bytes);
         file.seek(SeekFrom::Start(outcome.valid_len))?;
         let reader = File::open(&path)?;
         let report = RecoveryReport {
             created,
+            was_empty,
             records: outcome.records,
             truncated_bytes: outcome.torn_bytes,
+            tail,
             next_seq: outcome.next_seq,
         };
         tracing::info!(
             created,
+            was_empty,
             records = report.records,
             truncated_bytes = report.truncated_bytes,
             group_commit = opts.group_commit,
@@ -478,7 +633,8 @@ impl Journal {
             r.seek(SeekFrom::Start(0))?;
             r.read_exact(&mut bytes)?;
         }
-        if bytes.len() < HEADER_LEN || bytes[..HEADER_LEN] != format::encode_header(&self.keys) {
+        let header = format::encode_header(&self.keys);
+        if bytes.len() < header.len() || bytes[..header.len()] != header[..] {
             return Err(JournalError::Corrupt {
                 offset: 0,
                 reason: "header changed",
@@ -497,11 +653,42 @@ impl Journal {
     }
 }
 
+fn tail_of(outcome: &format::ScanOutcome, side_file: Option<PathBuf>) -> TailRecovery {
+    if outcome.torn_bytes == 0 {
+        TailRecovery::Clean
+    } else if outcome.tail_complete {
+        TailRecovery::Damaged {
+            offset: outcome.valid_len,
+            bytes: outcome.torn_bytes,
+            side_file,
+        }
+    } else {
+        TailRecovery::Incomplete {
+            offset: outcome.valid_len,
+            bytes: outcome.torn_bytes,
+        }
+    }
+}
+
 /// Decodes a complete journal image held in memory (e.g. a copy of the file
 /// for inspection) without modifying anything. A torn tail is ignored and
-/// reported in the returned [`RecoveryReport`] (`truncated_bytes`), exactly
-/// as [`Journal::open`] would treat it. This is also the fuzzing entry point.
+/// reported in the returned [`RecoveryReport`] (`truncated_bytes`, `tail`),
+/// exactly as [`Journal::open`] would treat it (a damaged complete last frame
+/// is reported with `side_file: None`). An empty image is an empty journal
+/// with `was_empty` set, as `open` would initialise it. This is also the
+/// fuzzing entry point.
 pub fn decode_journal(bytes: &[u8], key: &JournalKey) -> Result<(Vec<Record>, RecoveryReport)> {
+    if bytes.is_empty() {
+        let report = RecoveryReport {
+            created: false,
+            was_empty: true,
+            records: 0,
+            truncated_bytes: 0,
+            tail: TailRecovery::Clean,
+            next_seq: FIRST_SEQ,
+        };
+        return Ok((Vec::new(), report));
+    }
     let keys = format::decode_header(bytes, key)?;
     let mut records = Vec::new();
     let outcome = format::scan(bytes, &keys, true, |seq, pt| {
@@ -512,8 +699,10 @@ pub fn decode_journal(bytes: &[u8], key: &JournalKey) -> Result<(Vec<Record>, Re
     })?;
     let report = RecoveryReport {
         created: false,
+        was_empty: false,
         records: outcome.records,
         truncated_bytes: outcome.torn_bytes,
+        tail: tail_of(&outcome, None),
         next_seq: outcome.next_seq,
     };
     Ok((records, report))

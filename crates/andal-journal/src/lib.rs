@@ -39,6 +39,7 @@ mod key;
 
 pub use error::{JournalError, Result};
 pub use journal::{
-    DEFAULT_MAX_PAYLOAD, Journal, JournalOptions, Record, RecoveryReport, decode_journal,
+    DEFAULT_MAX_PAYLOAD, Journal, JournalOptions, Record, RecoveryReport, TailRecovery,
+    damaged_side_files, decode_journal,
 };
 pub use key::{JournalKey, KEY_LEN};

@@ -191,6 +191,12 @@ fn run_mode(dir: &Path, group: bool, seed: u64) -> Stats {
         let (journal, report) = Journal::open(&path, &key(), JournalOptions::default())
             .unwrap_or_else(|e| panic!("reopen after kill {run} failed: {e}"));
         stats.torn_tails += u32::from(report.truncated_bytes > 0);
+        // A kill only ever cuts a write short: never a complete frame that
+        // fails its check ("may have been acknowledged") nor an emptied file.
+        assert!(
+            !report.may_have_lost_acknowledged(),
+            "kill {run}: {report:?}"
+        );
         let records = journal.records().unwrap();
         let mut seen = 0;
         for (i, r) in records.iter().enumerate() {

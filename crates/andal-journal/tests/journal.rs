@@ -117,19 +117,20 @@ fn not_a_journal_and_unsupported_version() {
 
     let (_d, path) = make(1, JournalOptions::default());
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
-    let crc = crc32(&bytes[..44]);
-    bytes[44..48].copy_from_slice(&crc.to_le_bytes());
+    // Version 2 (80-byte header with MAC) is written; 3 is unknown.
+    bytes[8..10].copy_from_slice(&3u16.to_le_bytes());
+    let crc = crc32(&bytes[..HEADER_LEN - 4]);
+    bytes[HEADER_LEN - 4..HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&path, &bytes).unwrap();
     match Journal::open(&path, &key(), JournalOptions::default()).unwrap_err() {
         JournalError::UnsupportedVersion {
-            found: 2,
-            supported: 1,
+            found: 3,
+            supported: 2,
         } => {}
         e => panic!("{e:?}"),
     }
     // Header byte flipped without fixing the CRC: corrupt at offset 0.
-    bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
+    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
     bytes[20] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
@@ -144,7 +145,10 @@ fn empty_existing_file_is_initialised_and_missing_file_without_create_fails() {
     let p = dir.path().join("empty");
     std::fs::write(&p, b"").unwrap();
     let (j, rep) = Journal::open(&p, &key(), JournalOptions::default()).unwrap();
-    assert!(rep.created);
+    // Issue 10 §4: an emptied file is reported as such, not as newly created.
+    assert!(!rep.created);
+    assert!(rep.was_empty);
+    assert!(rep.may_have_lost_acknowledged());
     j.append(b"x").unwrap();
     let e = Journal::open(
         dir.path().join("missing"),
@@ -236,6 +240,20 @@ fn last_frame_checksum_failure_is_torn_but_authentic_failure_is_corrupt() {
     assert_eq!(rep.truncated_bytes, last.len() as u64);
     assert_eq!(payloads(&j), (1..=3).map(payload).collect::<Vec<_>>());
     assert_eq!(std::fs::metadata(&path).unwrap().len(), last.start as u64);
+    // Issue 10 §4: a complete frame failing its CRC may have been acknowledged:
+    // still truncated (it cannot be read), but kept in a side file and reported.
+    match &rep.tail {
+        andal_journal::TailRecovery::Damaged {
+            offset,
+            bytes: n,
+            side_file: Some(side),
+        } => {
+            assert_eq!((*offset, *n), (last.start as u64, last.len() as u64));
+            assert_eq!(std::fs::read(side).unwrap(), &bytes[last.clone()]);
+        }
+        t => panic!("{t:?}"),
+    }
+    assert!(rep.may_have_lost_acknowledged());
     drop(j);
 
     let mut bytes = orig.clone();

@@ -11,7 +11,7 @@
 
 use std::sync::OnceLock;
 
-use andal_journal::{Journal, JournalKey, JournalOptions, decode_journal};
+use andal_journal::{Journal, JournalKey, JournalOptions, TailRecovery, decode_journal};
 use libfuzzer_sys::fuzz_target;
 
 fn key() -> JournalKey {
@@ -38,7 +38,9 @@ fn seed_image() -> &'static [u8] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let owned;
     let image: &[u8] = if mode % 2 == 0 {
         rest
@@ -46,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         let seed = seed_image();
         // The seed's header plus the first `(mode / 2) * 7` bytes of its
         // frames, then the fuzzer's bytes.
-        let keep = (48 + (mode as usize / 2) * 7).min(seed.len());
+        let keep = (andal_journal::format::HEADER_LEN + (mode as usize / 2) * 7).min(seed.len());
         owned = [&seed[..keep], rest].concat();
         &owned
     };
@@ -57,5 +59,15 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(r.seq, i as u64 + 1);
         }
         assert!(report.truncated_bytes as usize <= image.len());
+        match &report.tail {
+            TailRecovery::Clean => assert_eq!(report.truncated_bytes, 0),
+            TailRecovery::Incomplete { offset, bytes }
+            | TailRecovery::Damaged { offset, bytes, .. } => {
+                assert_eq!(*bytes, report.truncated_bytes);
+                assert_eq!(*offset + *bytes, image.len() as u64);
+            }
+            _ => {}
+        }
+        assert_eq!(report.was_empty, image.is_empty());
     }
 });
