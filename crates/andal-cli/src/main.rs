@@ -162,10 +162,21 @@ fn journal(args: &JournalArgs) -> ExitCode {
             return Outcome::Config.code();
         }
     };
-    let items = match andal::read_journal(&args.journal, &key) {
-        Ok(i) => i,
+    let view = match andal::inspect_journal(&args.journal, &key) {
+        Ok(v) => v,
         Err(e) => return fail(&e),
     };
+    // A record that may have been acknowledged and can no longer be read (a damaged last
+    // record, kept in a side file), or an emptied journal: always said, never hidden. On
+    // stderr with --json so stdout stays one JSON document.
+    for w in view.warnings() {
+        if args.json {
+            eprintln!("andal journal: warning: {w}");
+        } else {
+            println!("warning: {w}");
+        }
+    }
+    let items = view.items;
     if args.json {
         println!(
             "{}",

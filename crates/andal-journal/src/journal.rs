@@ -151,8 +151,8 @@ impl RecoveryReport {
         let mut out = Vec::new();
         if self.was_empty {
             out.push(
-                "journal file existed but was empty (0 bytes) and was re-initialised: \
-                 any records it held before it was emptied are lost"
+                "journal file existed but was empty (0 bytes): any records it held \
+                 before it was emptied are lost (opening it initialises it again)"
                     .to_owned(),
             );
         }
@@ -164,7 +164,9 @@ impl RecoveryReport {
         {
             let kept = match side_file {
                 Some(p) => format!("kept in {}", p.display()),
-                None => "not yet moved (read-only decode)".to_owned(),
+                None => "still in the journal file (read-only view: the next open moves \
+                         it to a side file)"
+                    .to_owned(),
             };
             out.push(format!(
                 "journal: the last frame (offset {offset}, {bytes} bytes) is complete but \

@@ -34,6 +34,9 @@ pub mod reconcile;
 pub mod region;
 pub mod transport;
 
+/// What opening (or reading) the offline journal found: see [`Client::journal_recovery`] and
+/// [`inspect_journal`].
+pub use andal_journal::{RecoveryReport, TailRecovery};
 /// The resilience pieces the client composes (clock, deadline, retry, budget, breaker, events).
 pub use andal_resilience as resilience;
 pub use client::{CheckOptions, Client, ClientBuilder, ClientHealth};
@@ -45,7 +48,8 @@ pub use offline::{
 };
 pub use query::{Query, normalize_name};
 pub use reconcile::{
-    Contradiction, JournalItem, ReconcileItem, ReconcileOutcome, ReconcileReport, read_journal,
+    Contradiction, JournalItem, JournalView, ReconcileItem, ReconcileOutcome, ReconcileReport,
+    inspect_journal, read_journal,
 };
 pub use transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError};
 

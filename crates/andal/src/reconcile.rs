@@ -156,14 +156,54 @@ pub struct JournalItem {
 
 /// Read a journal without opening it for writing (a running client may hold it): every
 /// offline decision with its resolution, oldest first. A torn tail is ignored, as on open.
+/// Use [`inspect_journal`] to also learn whether a record may have been lost.
 pub fn read_journal(
     path: impl AsRef<std::path::Path>,
     key: &andal_journal::JournalKey,
 ) -> Result<Vec<JournalItem>, crate::Error> {
-    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+    inspect_journal(path, key).map(|view| view.items)
+}
+
+/// A journal as an operator sees it ([`inspect_journal`]): the offline decisions and what
+/// the read-only recovery scan found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JournalView {
+    /// Every offline decision with its resolution, oldest first.
+    pub items: Vec<JournalItem>,
+    /// What the scan found: an incomplete tail (never acknowledged), a complete last record
+    /// that failed its check (may have been acknowledged), an empty file.
+    pub recovery: andal_journal::RecoveryReport,
+    /// Side files next to the journal (`<journal>.damaged-<unix-ms>`) where earlier opens
+    /// kept damaged last records, sorted by name.
+    pub damaged_side_files: Vec<std::path::PathBuf>,
+}
+
+impl JournalView {
+    /// Operator warnings (empty when nothing may have been lost). No personal data.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.recovery.warnings();
+        for p in &self.damaged_side_files {
+            out.push(format!(
+                "journal: {} holds a damaged record an earlier open moved aside: it may have \
+                 been an acknowledged offline decision",
+                p.display()
+            ));
+        }
+        out
+    }
+}
+
+/// Like [`read_journal`], and also reports what reading it found ([`JournalView::warnings`]).
+pub fn inspect_journal(
+    path: impl AsRef<std::path::Path>,
+    key: &andal_journal::JournalKey,
+) -> Result<JournalView, crate::Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| {
         crate::Error::Journal(std::sync::Arc::new(andal_journal::JournalError::Io(e)))
     })?;
-    let (records, _) = andal_journal::decode_journal(&bytes, key)
+    let (records, recovery) = andal_journal::decode_journal(&bytes, key)
         .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
     let mut items: Vec<JournalItem> = Vec::new();
     for r in records {
@@ -191,5 +231,10 @@ pub fn read_journal(
             }
         }
     }
-    Ok(items)
+    Ok(JournalView {
+        items,
+        recovery,
+        // Best effort: the journal itself was read; only side-file warnings need the listing.
+        damaged_side_files: andal_journal::damaged_side_files(path).unwrap_or_default(),
+    })
 }

@@ -326,6 +326,7 @@ impl ClientBuilder {
             last: parking_lot::Mutex::new(None),
             running: std::sync::atomic::AtomicBool::new(false),
         });
+        let mut journal_recovery = None;
         let journal = match self.journal {
             Some((path, key)) => {
                 let (j, report) = andal_journal::Journal::open(
@@ -334,9 +335,25 @@ impl ClientBuilder {
                     andal_journal::JournalOptions::new().group_commit(true),
                 )
                 .map_err(|e| Error::Journal(Arc::new(e)))?;
-                if report.truncated_bytes > 0 {
-                    tracing::warn!(target: "andal::offline", bytes = report.truncated_bytes, "journal: torn tail truncated on open");
+                // Recovery never drops what may have been acknowledged silently: say so here
+                // and keep the report for `Client::journal_recovery`.
+                if report.was_empty {
+                    tracing::warn!(target: "andal::offline", path = %path.display(), "journal: the file existed but was empty (0 bytes) and was re-initialised; offline decisions it held are lost");
                 }
+                match &report.tail {
+                    andal_journal::TailRecovery::Damaged {
+                        offset,
+                        bytes,
+                        side_file,
+                    } => {
+                        tracing::warn!(target: "andal::offline", path = %path.display(), offset, bytes, side_file = ?side_file, "journal: the last record is complete but failed its check: it may have been an acknowledged offline decision; its bytes were kept in the side file");
+                    }
+                    andal_journal::TailRecovery::Incomplete { bytes, .. } => {
+                        tracing::warn!(target: "andal::offline", bytes, "journal: incomplete tail (never acknowledged) truncated on open");
+                    }
+                    _ => {}
+                }
+                journal_recovery = Some(report);
                 Some(j)
             }
             None => None,
@@ -346,6 +363,7 @@ impl ClientBuilder {
                 trust,
                 fallback: self.fallback,
                 journal,
+                journal_recovery,
                 reconcile_lock: parking_lot::Mutex::new(()),
                 clock,
                 retry_policy,
@@ -371,6 +389,8 @@ struct Inner {
     trust: Arc<trust::TrustSync>,
     fallback: FallbackPolicy,
     journal: Option<andal_journal::Journal>,
+    /// What opening the journal found (see `Client::journal_recovery`).
+    journal_recovery: Option<andal_journal::RecoveryReport>,
     reconcile_lock: parking_lot::Mutex<()>,
     clock: SharedClock,
     retry_policy: RetryPolicy,
@@ -458,6 +478,19 @@ impl Client {
     /// and refused during each, reconciliation outcomes. See `docs/outage-record.md`.
     pub fn outage_report(&self) -> OutageReport {
         self.inner.outage.report()
+    }
+
+    /// What opening the offline-decision journal found (`None` when the client has no
+    /// journal). Check [`RecoveryReport::may_have_lost_acknowledged`] and show
+    /// [`RecoveryReport::warnings`] to an operator: a complete last record that failed its
+    /// check (kept in a `<journal>.damaged-<unix-ms>` side file) or a journal file found
+    /// empty may hide a lost offline decision. Also logged as a `warn` event (target
+    /// `andal::offline`) when the client is built.
+    ///
+    /// [`RecoveryReport::may_have_lost_acknowledged`]: andal_journal::RecoveryReport::may_have_lost_acknowledged
+    /// [`RecoveryReport::warnings`]: andal_journal::RecoveryReport::warnings
+    pub fn journal_recovery(&self) -> Option<&andal_journal::RecoveryReport> {
+        self.inner.journal_recovery.as_ref()
     }
 
     /// The recorder behind [`Client::outage_report`].
