@@ -56,6 +56,6 @@ pub use jws::{MAX_KEYSET_BYTES, MAX_REVOCATION_BYTES, MAX_TOKEN_BYTES, verify_co
 pub use keyset::{KEYSET_TYP, Keyset, KeysetPayload};
 pub use revocation::{
     REVOCATION_TYP, RevocationList, RevocationPayload, SUBJECT_DIGEST_DOMAIN, Staleness,
-    subject_digest,
+    document_fingerprint, subject_digest,
 };
 pub use verify::{DEFAULT_LEEWAY_SECS, TrustStore, VerifiedToken, VerifyOptions, unix_secs};

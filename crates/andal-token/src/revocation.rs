@@ -28,6 +28,12 @@ pub fn subject_digest(nik_normalised: &str) -> String {
     b64::encode(ctx.finish().as_ref())
 }
 
+/// `base64url(SHA-256(doc))`: a fingerprint of a signed document, e.g. to tell two
+/// documents with the same issued-at apart when remembering the newest one held.
+pub fn document_fingerprint(doc: &str) -> String {
+    b64::encode(ring::digest::digest(&SHA256, doc.as_bytes()).as_ref())
+}
+
 /// Revocation list payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationPayload {

@@ -39,6 +39,9 @@ pub enum FallbackTrigger {
     ServerError,
     /// HTTP 429.
     Throttled,
+    /// The client's adaptive throttle shed the check locally (the registry is failing
+    /// most calls).
+    LoadShed,
 }
 
 impl FallbackTrigger {
@@ -48,6 +51,7 @@ impl FallbackTrigger {
             UnavailableCause::BreakerOpen { .. } => FallbackTrigger::BreakerOpen,
             UnavailableCause::DeadlineExceeded => FallbackTrigger::DeadlineExceeded,
             UnavailableCause::RetryBudgetExhausted(_) => FallbackTrigger::RetryBudgetExhausted,
+            UnavailableCause::LoadShed => FallbackTrigger::LoadShed,
             UnavailableCause::Upstream(FailureKind::Throttled)
             | UnavailableCause::Upstream(FailureKind::HttpStatus(429)) => {
                 FallbackTrigger::Throttled
@@ -94,6 +98,7 @@ impl Default for FallbackPolicy {
                 FallbackTrigger::TransportFailure,
                 FallbackTrigger::ServerError,
                 FallbackTrigger::Throttled,
+                FallbackTrigger::LoadShed,
             ],
             leeway: Duration::from_secs(60),
         }
@@ -204,6 +209,71 @@ impl FallbackRefusal {
     }
 }
 
+/// A trust document the client holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TrustDocument {
+    /// The signed keyset (token-signing keys).
+    Keyset,
+    /// The signed revocation list.
+    RevocationList,
+}
+
+impl TrustDocument {
+    /// snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustDocument::Keyset => "keyset",
+            TrustDocument::RevocationList => "revocation_list",
+        }
+    }
+}
+
+impl std::fmt::Display for TrustDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a trust document whose signature verified was nevertheless not installed. Shown in
+/// [`TrustStatus`] (what [`crate::Client::refresh_trust`] returns) and logged as a warning
+/// (target `andal::offline`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TrustRefusal {
+    /// Older than the newest one this client has held (its high-water mark, kept in the
+    /// encrypted journal so cache files cannot roll it back), or as old but different.
+    #[error(
+        "{document} issued at {offered_issued_at} refused: {held_issued_at} was already held (rollback)"
+    )]
+    Rollback {
+        /// Which document.
+        document: TrustDocument,
+        /// Issued-at of the newest one held.
+        held_issued_at: u64,
+        /// Issued-at of the one offered.
+        offered_issued_at: u64,
+    },
+    /// Signed by a pinned root, but for another issuer than the one this client trusts.
+    #[error("{document} refused: it is for another issuer")]
+    WrongIssuer {
+        /// Which document.
+        document: TrustDocument,
+    },
+}
+
+impl TrustRefusal {
+    /// Stable snake_case code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TrustRefusal::Rollback { .. } => "rollback",
+            TrustRefusal::WrongIssuer { .. } => "wrong_issuer",
+        }
+    }
+}
+
 /// What trust state the client holds, for operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -220,31 +290,137 @@ pub struct TrustStatus {
     pub revocations_age_secs: Option<u64>,
     /// Whether the list is past its promised next update.
     pub revocations_overdue: bool,
+    /// The issuer keysets and revocation lists are bound to (the issuer of the first
+    /// keyset this client installed, remembered in the journal).
+    pub issuer: Option<String>,
+    /// The last keyset refused since one was installed (rollback, other issuer).
+    pub keyset_refused: Option<TrustRefusal>,
+    /// The last revocation list refused since one was installed.
+    pub revocations_refused: Option<TrustRefusal>,
 }
 
 const KEYSET_FILE: &str = "andal-keyset.jws";
 const REVOCATIONS_FILE: &str = "andal-revocations.jws";
 
+/// The newest version of one trust document seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DocMark {
+    /// Issued-at (unix seconds).
+    pub iat: u64,
+    /// base64url SHA-256 of the signed document (tells two documents of the same
+    /// issued-at apart).
+    pub sha256: String,
+}
+
+impl DocMark {
+    fn of(doc: &str, iat: u64) -> Self {
+        DocMark {
+            iat,
+            sha256: andal_token::document_fingerprint(doc),
+        }
+    }
+}
+
+/// The trust high-water mark, appended to the encrypted journal each time it rises (a
+/// record kind of its own, skipped by journal readers that list offline decisions). The
+/// latest one is read when the client starts, so replacing the cache files while the
+/// application is stopped cannot install older trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrustMark {
+    pub v: u8,
+    /// Issuer the documents are bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyset: Option<DocMark>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocations: Option<DocMark>,
+}
+
+/// Version of [`TrustMark`] records.
+pub(crate) const TRUST_MARK_VERSION: u8 = 1;
+
 #[derive(Default)]
 struct TrustState {
     keyset: Option<(Arc<TrustStore>, u64, usize)>,
     revocations: Option<Arc<RevocationList>>,
+    /// Highest documents seen (held now or earlier, in this run or a previous one).
+    mark: TrustMark,
+    keyset_refused: Option<TrustRefusal>,
+    revocations_refused: Option<TrustRefusal>,
 }
 
-/// Pinned roots plus the verified keyset and revocation list, cached on disk.
+/// What installing a verified document came to.
+enum Judgement {
+    /// Newer than the mark: install it and raise the mark.
+    Newer,
+    /// The very document of the mark: install it if nothing is held, else nothing to do.
+    Same,
+    /// Refused.
+    Refused(TrustRefusal),
+}
+
+fn judge(mark: Option<&DocMark>, offered: &DocMark, document: TrustDocument) -> Judgement {
+    match mark {
+        None => Judgement::Newer,
+        Some(m) if offered.iat > m.iat => Judgement::Newer,
+        Some(m) if offered.iat == m.iat && offered.sha256 == m.sha256 => Judgement::Same,
+        Some(m) => Judgement::Refused(TrustRefusal::Rollback {
+            document,
+            held_issued_at: m.iat,
+            offered_issued_at: offered.iat,
+        }),
+    }
+}
+
+/// Pinned roots plus the verified keyset and revocation list, cached on disk; the
+/// high-water mark in the journal when there is one.
 pub(crate) struct Trust {
     roots: Vec<RootKey>,
     cache_dir: Option<PathBuf>,
+    journal: Option<Arc<andal_journal::Journal>>,
     state: RwLock<TrustState>,
 }
 
+/// The latest trust mark in a journal (records of other kinds are not decoded).
+fn latest_mark(journal: &andal_journal::Journal) -> Option<TrustMark> {
+    let records = match journal.records() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(target: "andal::offline", error = %e, "cannot read the trust high-water mark from the journal");
+            return None;
+        }
+    };
+    records.iter().rev().find_map(|r| {
+        if !r.payload.starts_with(crate::reconcile::TRUST_MARK_PREFIX) {
+            return None;
+        }
+        match serde_json::from_slice::<crate::reconcile::Entry>(&r.payload) {
+            Ok(crate::reconcile::Entry::TrustMark(m)) => Some(m),
+            _ => None,
+        }
+    })
+}
+
 impl Trust {
-    /// Load what the cache holds, verifying it again (a cache is never trusted as such).
-    pub(crate) fn new(roots: Vec<RootKey>, cache_dir: Option<PathBuf>, now: u64) -> Self {
+    /// Read the high-water mark from the journal, then load what the cache holds,
+    /// verifying it again (a cache is never trusted as such) and refusing anything older
+    /// than the mark.
+    pub(crate) fn new(
+        roots: Vec<RootKey>,
+        cache_dir: Option<PathBuf>,
+        now: u64,
+        journal: Option<Arc<andal_journal::Journal>>,
+    ) -> Self {
+        let mark = journal.as_deref().and_then(latest_mark).unwrap_or_default();
         let trust = Trust {
             roots,
             cache_dir,
-            state: RwLock::new(TrustState::default()),
+            journal,
+            state: RwLock::new(TrustState {
+                mark,
+                ..TrustState::default()
+            }),
         };
         if let Some(dir) = trust.cache_dir.clone() {
             for (file, keys) in [(KEYSET_FILE, true), (REVOCATIONS_FILE, false)] {
@@ -262,8 +438,11 @@ impl Trust {
         !self.roots.is_empty()
     }
 
-    /// Verify and install a keyset (`keys`) or revocation list; refuse one older than what
-    /// is held (rollback); write it to the cache.
+    /// Verify and install a keyset (`keys`) or revocation list; write it to the cache.
+    ///
+    /// Refused, with the refusal in [`TrustStatus`] and a warning: a document for another
+    /// issuer than the one held or remembered (`Err(WrongIssuer)`), and one older than the
+    /// high-water mark, or as old but different (rollback, `Ok`: the newer trust stays).
     pub(crate) fn install(
         &self,
         doc: &str,
@@ -271,29 +450,105 @@ impl Trust {
         now: u64,
         write_cache: bool,
     ) -> Result<(), TokenError> {
-        if keys {
+        let document = if keys {
+            TrustDocument::Keyset
+        } else {
+            TrustDocument::RevocationList
+        };
+        // Verify outside the lock (signatures, and revocation lists can be large).
+        enum Doc {
+            Keys(andal_token::Keyset),
+            Revocations(RevocationList),
+        }
+        let (parsed, iss, iat) = if keys {
             let ks = andal_token::Keyset::verify_signed(doc, &self.roots, now)?;
-            let mut st = self.state.write();
-            if st
-                .keyset
-                .as_ref()
-                .is_some_and(|(_, iat, _)| *iat > ks.iat())
-            {
-                return Ok(());
-            }
-            st.keyset = Some((
-                Arc::new(TrustStore::from_keyset(&ks)),
-                ks.iat(),
-                ks.keys().len(),
-            ));
+            let (iss, iat) = (ks.iss().to_owned(), ks.iat());
+            (Doc::Keys(ks), iss, iat)
         } else {
             let rl = RevocationList::verify_signed(doc, &self.roots, now)?;
-            let mut st = self.state.write();
-            if st.revocations.as_ref().is_some_and(|r| r.iat() > rl.iat()) {
+            let (iss, iat) = (rl.iss().to_owned(), rl.iat());
+            (Doc::Revocations(rl), iss, iat)
+        };
+        let offered = DocMark::of(doc, iat);
+        let mut st = self.state.write();
+        let refuse = |st: &mut TrustState, r: TrustRefusal| {
+            tracing::warn!(target: "andal::offline", document = document.as_str(), reason = r.reason(), refusal = %r, "trust document refused");
+            match document {
+                TrustDocument::Keyset => st.keyset_refused = Some(r),
+                TrustDocument::RevocationList => st.revocations_refused = Some(r),
+            }
+        };
+        if let Some(expected) = &st.mark.issuer
+            && *expected != iss
+        {
+            refuse(&mut st, TrustRefusal::WrongIssuer { document });
+            return Err(TokenError::WrongIssuer);
+        }
+        let mark = match document {
+            TrustDocument::Keyset => st.mark.keyset.as_ref(),
+            TrustDocument::RevocationList => st.mark.revocations.as_ref(),
+        };
+        let held = match document {
+            TrustDocument::Keyset => st.keyset.is_some(),
+            TrustDocument::RevocationList => st.revocations.is_some(),
+        };
+        let raise = match judge(mark, &offered, document) {
+            Judgement::Refused(r) => {
+                refuse(&mut st, r);
                 return Ok(());
             }
-            st.revocations = Some(Arc::new(rl));
+            Judgement::Same if held => {
+                match document {
+                    TrustDocument::Keyset => st.keyset_refused = None,
+                    TrustDocument::RevocationList => st.revocations_refused = None,
+                }
+                return Ok(());
+            }
+            Judgement::Same => false,
+            Judgement::Newer => true,
+        };
+        match parsed {
+            Doc::Keys(ks) => {
+                st.keyset = Some((
+                    Arc::new(TrustStore::from_keyset(&ks)),
+                    ks.iat(),
+                    ks.keys().len(),
+                ));
+                st.keyset_refused = None;
+                // A list of another issuer held from before the first keyset: drop it.
+                if st.revocations.as_ref().is_some_and(|r| r.iss() != iss) {
+                    tracing::warn!(target: "andal::offline", "revocation list of another issuer dropped");
+                    st.revocations = None;
+                    st.mark.revocations = None;
+                }
+            }
+            Doc::Revocations(rl) => {
+                st.revocations = Some(Arc::new(rl));
+                st.revocations_refused = None;
+            }
         }
+        if raise {
+            match document {
+                TrustDocument::Keyset => {
+                    st.mark.keyset = Some(offered);
+                    // The first keyset binds the client to its issuer.
+                    st.mark.issuer = Some(iss);
+                }
+                TrustDocument::RevocationList => st.mark.revocations = Some(offered),
+            }
+            st.mark.v = TRUST_MARK_VERSION;
+            // Journal first, then cache: a cache never runs ahead of the mark for long.
+            if let Some(j) = &self.journal {
+                let rec = crate::reconcile::Entry::TrustMark(st.mark.clone());
+                let appended = serde_json::to_vec(&rec)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| j.append(&p).map_err(|e| e.to_string()));
+                if let Err(e) = appended {
+                    tracing::warn!(target: "andal::offline", error = %e, "cannot journal the trust high-water mark");
+                }
+            }
+        }
+        drop(st);
         if write_cache && let Some(dir) = &self.cache_dir {
             let file = if keys { KEYSET_FILE } else { REVOCATIONS_FILE };
             if let Err(e) = write_atomically(dir, file, doc) {
@@ -321,6 +576,9 @@ impl Trust {
             revocations_issued_at: st.revocations.as_ref().map(|r| r.iat()),
             revocations_age_secs: staleness.map(|s| s.age_secs),
             revocations_overdue: staleness.is_some_and(|s| s.past_next_update),
+            issuer: st.mark.issuer.clone(),
+            keyset_refused: st.keyset_refused.clone(),
+            revocations_refused: st.revocations_refused.clone(),
         }
     }
 }

@@ -17,7 +17,12 @@ pub const RECORD_VERSION: u8 = 1;
 pub(crate) enum Entry {
     OfflineDecision(OfflineRecord),
     Resolution(ResolutionRecord),
+    /// Trust high-water mark (`crate::offline`); not an offline decision, readers skip it.
+    TrustMark(crate::offline::TrustMark),
 }
+
+/// How a serialised [`Entry::TrustMark`] starts (the tag is written first).
+pub(crate) const TRUST_MARK_PREFIX: &[u8] = br#"{"kind":"trust_mark""#;
 
 /// An offline decision as journaled before it was returned.
 #[derive(Clone, Serialize, Deserialize)]
@@ -223,6 +228,7 @@ pub fn inspect_journal(
                     item.resolution = Some(res.outcome);
                 }
             }
+            Ok(Entry::TrustMark(_)) => {}
             Err(e) => {
                 return Err(crate::Error::Protocol(format!(
                     "journal record {} is not a known record type: {e}",

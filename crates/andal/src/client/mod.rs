@@ -309,23 +309,6 @@ impl ClientBuilder {
             #[cfg(not(feature = "https"))]
             None => return Err(ConfigError::Missing("transport").into()),
         };
-        let trust = Arc::new(trust::TrustSync {
-            trust: Trust::new(
-                self.trust_roots,
-                self.trust_cache_dir,
-                andal_token::unix_secs(clock.wall()),
-            ),
-            transport: transport.clone(),
-            base_url: base.clone(),
-            auth_header: format!("Bearer {api_key}"),
-            partner_id: partner_id.clone(),
-            clock: clock.clone(),
-            attempt_timeout: self.attempt_timeout,
-            max_response_bytes: self.max_response_bytes,
-            interval: self.trust_refresh,
-            last: parking_lot::Mutex::new(None),
-            running: std::sync::atomic::AtomicBool::new(false),
-        });
         let mut journal_recovery = None;
         let journal = match self.journal {
             Some((path, key)) => {
@@ -354,10 +337,29 @@ impl ClientBuilder {
                     _ => {}
                 }
                 journal_recovery = Some(report);
-                Some(j)
+                // Shared with the trust state, which keeps its high-water mark there.
+                Some(Arc::new(j))
             }
             None => None,
         };
+        let trust = Arc::new(trust::TrustSync {
+            trust: Trust::new(
+                self.trust_roots,
+                self.trust_cache_dir,
+                andal_token::unix_secs(clock.wall()),
+                journal.clone(),
+            ),
+            transport: transport.clone(),
+            base_url: base.clone(),
+            auth_header: format!("Bearer {api_key}"),
+            partner_id: partner_id.clone(),
+            clock: clock.clone(),
+            attempt_timeout: self.attempt_timeout,
+            max_response_bytes: self.max_response_bytes,
+            interval: self.trust_refresh,
+            last: parking_lot::Mutex::new(None),
+            running: std::sync::atomic::AtomicBool::new(false),
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 trust,
@@ -388,7 +390,7 @@ impl ClientBuilder {
 struct Inner {
     trust: Arc<trust::TrustSync>,
     fallback: FallbackPolicy,
-    journal: Option<andal_journal::Journal>,
+    journal: Option<Arc<andal_journal::Journal>>,
     /// What opening the journal found (see `Client::journal_recovery`).
     journal_recovery: Option<andal_journal::RecoveryReport>,
     reconcile_lock: parking_lot::Mutex<()>,

@@ -33,6 +33,8 @@ impl Client {
                 Ok(Entry::Resolution(res)) => {
                     resolved.insert(res.decision_seq);
                 }
+                // The trust high-water mark: not a decision.
+                Ok(Entry::TrustMark(_)) => {}
                 Err(e) => {
                     return Err(Error::Protocol(format!(
                         "journal record {} is not a known record type: {e}",
@@ -132,7 +134,8 @@ impl Client {
         let opts =
             CheckOptions::default().idempotency_key(format!("reconcile-{seq}-{}", d.decided_at));
         let result = self.online(&query, &opts);
-        self.record_outcome(&result);
+        // Re-checks are not citizen checks: counted apart in the outage record.
+        self.record_recheck(&result);
         match result {
             Ok(online) => match online.verdict {
                 Verdict::Match if d.verdict == Verdict::Match => ReconcileOutcome::Confirmed,
