@@ -136,7 +136,8 @@ const LEADING_TITLES: &[&str] = &[
     "SDRI", "TN", "NY", "NN", "TUAN", "NYONYA", "NONA", "KH", "RA", "RM",
 ];
 
-/// Normalise a name the way the registry compares them: academic degrees after the
+/// Normalise a name the way the registry compares them: Unicode NFC first (so `"JOSÉ"`
+/// typed precomposed or as `E` + combining acute is the same name), academic degrees after the
 /// first comma dropped (`"Budi, S.H."`), uppercase, punctuation (`.`, `'`, `-`, `,`,
 /// `` ` ``) turned into spaces, leading honorifics (`H.`, `Hj.`, `Dr.`, `Ir.`, `Bapak`,
 /// `Ibu`, ...) dropped, whitespace collapsed.
@@ -146,11 +147,17 @@ const LEADING_TITLES: &[&str] = &[
 /// assert_eq!(andal::normalize_name("H. Ahmad"), "AHMAD");
 /// ```
 pub fn normalize_name(raw: &str) -> String {
-    let before_degrees = raw.split(',').next().unwrap_or("");
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let composed: String = raw.nfc().collect();
+    let before_degrees = composed.split(',').next().unwrap_or("");
     let cleaned: String = before_degrees
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() {
+            // A mark with no precomposed form stays with its letter (not a word break).
+            if is_combining_mark(c) {
+                c
+            } else if c.is_alphanumeric() {
                 c.to_uppercase().next().unwrap_or(c)
             } else {
                 ' '
@@ -176,6 +183,30 @@ mod tests {
         assert_eq!(normalize_name("Prof. Dr. Ir. Bambang, M.Sc."), "BAMBANG");
         assert_eq!(normalize_name("Haji"), "HAJI");
         assert_eq!(normalize_name("  ,S.H."), "");
+    }
+
+    #[test]
+    fn canonically_equivalent_names_normalise_alike() {
+        // Precomposed vs decomposed (E + U+0301): one name, one normal form.
+        assert_eq!(normalize_name("JOS\u{00c9}"), "JOS\u{00c9}");
+        assert_eq!(normalize_name("JOSE\u{0301}"), "JOS\u{00c9}");
+        assert_eq!(normalize_name("jose\u{0301} r."), "JOS\u{00c9} R");
+        // A mark with no precomposed form is kept, not turned into a word break.
+        assert_eq!(normalize_name("Q\u{0307}ori"), "Q\u{0307}ORI");
+        // Digests over the normal form agree whichever form the caller typed.
+        let salt = [9u8; 16];
+        assert_eq!(
+            andal_token::field_digest(
+                andal_token::Field::Name,
+                &salt,
+                &normalize_name("Jos\u{e9}")
+            ),
+            andal_token::field_digest(
+                andal_token::Field::Name,
+                &salt,
+                &normalize_name("Jose\u{301}")
+            )
+        );
     }
 
     #[test]
