@@ -14,7 +14,7 @@ use crate::exit::Outcome;
 
 /// Identity checks (NIK) that stay bounded, honest and useful during a registry outage.
 #[derive(Debug, Parser)]
-#[command(name = "andal", version, about, long_about = None)]
+#[command(name = "andal", version, long_about = None)]
 #[command(after_help = exit::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Check one person against the registry (or the embedded sandbox).
     Verify(VerifyArgs),
-    /// Check a CSV of people (progress bar), writing results in input order.
+    /// Check a CSV of people for unattended jobs: results in input order, resumable.
+    #[command(after_help = exit::BATCH_EXIT_CODES_HELP)]
     Batch {
         #[command(flatten)]
         batch: batch::BatchArgs,
@@ -129,15 +130,26 @@ fn main() -> ExitCode {
             target,
             deadline_ms,
         } => {
+            // The input is checked before anything is sent.
+            let plan = match batch::prepare(&batch) {
+                Ok(p) => p,
+                Err(stop) => {
+                    eprintln!("andal batch: {stop}");
+                    return stop.outcome().code();
+                }
+            };
             let (client, _sandbox) = match connect(&target, deadline_ms) {
                 Ok(c) => c,
-                Err(code) => return code,
+                Err(_) => return exit::BatchOutcome::Config.code(),
             };
-            match batch::run(&client, &batch) {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("andal batch: {e}");
-                    Outcome::Config.code()
+            match batch::run(&client, &plan) {
+                Ok(summary) => {
+                    eprintln!("{}", batch::summary_line(&summary, &plan));
+                    summary.outcome().code()
+                }
+                Err(stop) => {
+                    eprintln!("andal batch: {stop}");
+                    stop.outcome().code()
                 }
             }
         }

@@ -238,8 +238,10 @@ fn batch_writes_results_in_input_order_without_personal_data() {
         "--concurrency",
         "3",
     ]);
-    assert!(
-        out.status.success(),
+    // Row 5 has no verdict (invalid NIK): "some rows undecided", not success.
+    assert_eq!(
+        out.status.code(),
+        Some(21),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -273,4 +275,99 @@ fn a_closed_pipe_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     assert!(first.contains("\"nik\""));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+/// Split a README command line into arguments (double quotes group words).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}
+
+/// The README's `verify --sandbox` examples run as shown and end with the exit code the
+/// README states next to them (the first one must match: exit 0), so they cannot rot.
+#[test]
+fn readme_verify_examples_give_their_stated_exit_codes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut seen = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(cmd) = line.strip_prefix("cargo run -p andal-cli -- verify --sandbox ") else {
+            continue;
+        };
+        let stated = lines
+            .get(i + 1)
+            .and_then(|l| l.split("(exit code ").nth(1))
+            .and_then(|r| r.split(')').next())
+            .and_then(|n| n.trim().parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("README line {} states no exit code", i + 2));
+        let mut args = vec!["verify".to_owned(), "--sandbox".to_owned()];
+        args.extend(shell_words(cmd));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = andal(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(stated),
+            "README line {}: {stdout}{}",
+            i + 1,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verdict = if stated == 0 { "MATCH" } else { "MISMATCH" };
+        assert!(
+            stdout.contains(&format!("3316**********01  {verdict}")),
+            "{stdout}"
+        );
+        seen.push(stated);
+    }
+    assert_eq!(
+        seen.first(),
+        Some(&0),
+        "the first README example must match"
+    );
+    assert!(seen.contains(&10), "the README shows a mismatch on purpose");
+}
+
+/// `andal --help` lists every subcommand with a one-line description.
+#[test]
+fn help_lists_every_subcommand() {
+    let out = andal(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for sub in ["verify", "batch", "sandbox", "drill", "report", "journal"] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{sub} ")))
+            .unwrap_or_else(|| panic!("{sub} missing from --help:\n{help}"));
+        assert!(
+            line.trim().len() > sub.len() + 10,
+            "{sub}: no description: {line}"
+        );
+    }
+    let out = andal(&["batch", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for code in ["21 ", "32 ", "33 ", "as-is"] {
+        assert!(help.contains(code), "batch --help lacks {code}:\n{help}");
+    }
 }

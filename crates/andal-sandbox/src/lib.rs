@@ -129,7 +129,7 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         }
     })?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         registry,
         &config.partners,
         attester,
@@ -137,8 +137,9 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         config.idempotency_ttl,
         addr,
         config.seed,
-        config.require_partner_id,
-    ));
+    );
+    shared.require_partner_id = config.require_partner_id;
+    let shared = Arc::new(shared);
     let sh = Arc::clone(&shared);
     let acceptor = std::thread::Builder::new()
         .name("sandbox-accept".into())

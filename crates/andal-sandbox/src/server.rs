@@ -45,7 +45,8 @@ pub(crate) struct Shared {
     attester: Option<Arc<dyn Attester>>,
     issuer: Option<Arc<crate::issuer::SandboxIssuer>>,
     idem_ttl: Duration,
-    require_partner_id: bool,
+    /// Refuse authenticated requests without `X-Partner-Id` (set after `new`).
+    pub require_partner_id: bool,
     pub addr: SocketAddr,
     pub fault: Mutex<FaultState>,
     pub fault_cv: Condvar,
@@ -83,7 +84,6 @@ impl Shared {
         idem_ttl: Duration,
         addr: SocketAddr,
         seed: u64,
-        require_partner_id: bool,
     ) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -103,7 +103,7 @@ impl Shared {
             attester,
             issuer,
             idem_ttl,
-            require_partner_id,
+            require_partner_id: false,
             addr,
             fault: Mutex::new(FaultState {
                 fault: None,
