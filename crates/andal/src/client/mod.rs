@@ -756,6 +756,26 @@ fn interpret(resp: HttpResponse, now_wall: std::time::SystemTime) -> AttemptResu
     }
 }
 
+/// Fuzzing entry point (cargo feature `fuzzing`; not a stable API): runs the private
+/// [`interpret`] on an arbitrary registry response, unchanged, and returns the outcome
+/// (`"answer"`, `"retry"` or `"final"`) with its `Debug` text, so a fuzz target can check
+/// invariants without seeing private types.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_interpret(
+    resp: HttpResponse,
+    now_wall: std::time::SystemTime,
+) -> (&'static str, String) {
+    match interpret(resp, now_wall) {
+        AttemptResult::Answer(r) => ("answer", format!("{r:?}")),
+        AttemptResult::Fail {
+            failure,
+            retry_after,
+        } => ("retry", format!("{failure:?} {failure} {retry_after:?}")),
+        AttemptResult::Final(e) => ("final", format!("{e:?} {e}")),
+    }
+}
+
 fn is_json(resp: &HttpResponse, expected: &str) -> bool {
     resp.header("content-type").is_some_and(|ct| {
         ct.split(';')
