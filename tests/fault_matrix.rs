@@ -55,6 +55,8 @@ fn client_for(url: &str, transport: Arc<Counting>) -> Client {
                 .minimum_number_of_calls(5)
                 .failure_rate_threshold(50.0)
                 .wait_duration_in_open(Duration::from_secs(60))
+                // Must be below the attempt timeout (the client refuses it otherwise).
+                .slow_call_duration_threshold(ATTEMPT.mul_f64(0.75))
                 .build()
                 .unwrap(),
         )

@@ -3,16 +3,20 @@
 //! The breaker is binary: closed or open. A registry that fails 30 % of its calls is not
 //! down; the people at the counter should still be served, and the registry should see a
 //! load that shrinks smoothly as it gets sicker. The throttle keeps, over a trailing
-//! window, the number of `requests` the client wanted to send and the number the registry
-//! `accepts` (answered), and rejects a new first attempt locally with probability
+//! window, the number of `requests` sent to the registry and the number it `accepts`
+//! (answered), and rejects a new first attempt locally with probability
 //!
 //! ```text
 //! p = max(0, (requests − K × accepts) / (requests + 1))
 //! ```
 //!
-//! With `K = 2` nothing is shed while at least half the calls are answered; at 70 %
-//! failure about 40 % of first attempts are shed; on a dead registry `p → 1`. Requests
-//! rejected locally still count as requests, which is what makes `p` rise.
+//! One change from the book: requests shed locally are *not* counted. The book counts
+//! them because its backends fail from overload, so shedding raises their success rate
+//! and `p` settles. A registry outage is mostly not caused by our load: with a fixed
+//! success rate `a`, counting shed requests drives `p` to its cap as soon as `a < 1/K`
+//! (refuse-all again, only later). Counting sent requests only gives `p = 1 − K·a`: with
+//! `K = 2` nothing is shed while at least half the calls are answered, 40 % at 70 %
+//! failure, 80 % at 90 %, the cap on a dead registry.
 //!
 //! Retries are not throttled here: the [`RetryBudget`](crate::RetryBudget) limits them
 //! (gRPC A6 does the same split). The caller counts a sent retry with
@@ -60,6 +64,11 @@ pub struct ThrottleConfig {
     /// Default 0.95: never shed every call, so acceptances can be observed and the
     /// probability can fall again without an outside probe.
     pub max_rejection_probability: f64,
+    /// Default 20: shed nothing while the window holds fewer requests (like the
+    /// breaker's minimum number of calls). The SRE formula is meant for busy clients: at
+    /// one request and no answer it already sheds half of the next calls, which would
+    /// turn a single DNS error at a quiet desk into refusals.
+    pub minimum_requests: u32,
     /// Seed of the random draws (default: random per throttle; tests fix it).
     pub seed: Option<u64>,
 }
@@ -70,6 +79,7 @@ impl Default for ThrottleConfig {
             k: 2.0,
             window: Duration::from_secs(30),
             max_rejection_probability: 0.95,
+            minimum_requests: 20,
             seed: None,
         }
     }
@@ -89,6 +99,11 @@ impl ThrottleConfig {
     /// Sets the highest rejection probability (0.0 ..= 1.0; 0.0 disables shedding).
     pub fn max_rejection_probability(mut self, p: f64) -> Self {
         self.max_rejection_probability = p;
+        self
+    }
+    /// Sets the minimum number of requests in the window before anything is shed.
+    pub fn minimum_requests(mut self, n: u32) -> Self {
+        self.minimum_requests = n;
         self
     }
     /// Fixes the random seed (deterministic tests).
@@ -206,23 +221,26 @@ impl AdaptiveThrottle {
     }
 
     fn probability_of(&self, st: &State) -> f64 {
+        if st.requests < u64::from(self.config.minimum_requests) {
+            return 0.0;
+        }
         let r = st.requests as f64;
         let p = (r - self.config.k * st.accepts as f64) / (r + 1.0);
         p.clamp(0.0, self.config.max_rejection_probability)
     }
 
-    /// Asks to send a first attempt: counts it as a request and sheds it with the current
-    /// rejection probability. `Err` means: do not send, answer without the registry.
+    /// Asks to send a first attempt: sheds it with the current rejection probability, or
+    /// counts it as a request. `Err` means: do not send, answer without the registry.
     pub fn admit(&self) -> Result<(), Shed> {
         let shed = {
             let mut st = self.state.lock();
             let i = self.rotate(&mut st);
             let p = self.probability_of(&st);
-            st.slots[i].requests += 1;
-            st.requests += 1;
             if p > 0.0 && st.rng.random::<f64>() < p {
                 Some(Shed { probability: p })
             } else {
+                st.slots[i].requests += 1;
+                st.requests += 1;
                 None
             }
         };
@@ -289,15 +307,16 @@ mod tests {
     /// Feeds `n` first attempts, each answered with probability `answered` (by a fixed
     /// pattern), and returns how many were shed.
     fn feed(t: &AdaptiveThrottle, n: u32, answered_per_10: u32) -> u32 {
-        let mut shed = 0;
-        for i in 0..n {
+        let (mut shed, mut sent) = (0, 0);
+        for _ in 0..n {
             if t.admit().is_err() {
                 shed += 1;
                 continue;
             }
-            if i % 10 < answered_per_10 {
+            if sent % 10 < answered_per_10 {
                 t.record_accept();
             }
+            sent += 1;
         }
         shed
     }
@@ -312,18 +331,27 @@ mod tests {
 
     #[test]
     fn shedding_rises_smoothly_with_the_failure_rate() {
-        let mut last = -1.0;
-        for answered in [5, 4, 3, 2, 1, 0] {
+        // p settles near 1 − K·a (a: share of sent calls answered), not at the cap.
+        for (answered, expect) in [(5, 0.0), (4, 0.2), (3, 0.4), (2, 0.6), (1, 0.8)] {
             let (_, t) = throttle();
-            let shed = f64::from(feed(&t, 1000, answered)) / 1000.0;
-            assert!(
-                shed >= last,
-                "shed {shed} at {answered}/10 answered, before {last}"
-            );
-            last = shed;
+            feed(&t, 2000, answered);
+            let p = t.rejection_probability();
+            assert!((p - expect).abs() < 0.08, "{answered}/10 answered: p {p}");
         }
         // A dead registry: almost everything shed, never all.
-        assert!(last > 0.8 && last <= 0.96, "{last}");
+        let (_, t) = throttle();
+        let shed = f64::from(feed(&t, 1000, 0)) / 1000.0;
+        assert!(shed > 0.85 && shed <= 0.96, "{shed}");
+    }
+
+    #[test]
+    fn nothing_is_shed_below_the_minimum_number_of_requests() {
+        let (_, t) = throttle();
+        // 19 unanswered requests at a quiet desk: no shedding yet.
+        assert_eq!(feed(&t, 19, 0), 0);
+        assert_eq!(t.rejection_probability(), 0.0);
+        t.record_request();
+        assert!(t.rejection_probability() > 0.9);
     }
 
     #[test]

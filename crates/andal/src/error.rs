@@ -66,7 +66,8 @@ pub enum ConfigError {
 /// Why the registry could not answer in time. The caller gets this (or an offline decision
 /// when the fallback policy allows one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("registry unavailable ({}) after {attempts} attempt(s) in {elapsed:?}{}", cause.label(),
+#[error("registry unavailable ({}) after {attempts} attempt(s) in {elapsed:?}{}{}", cause.label(),
+    last_failure.filter(|_| !cause.names_failure()).map(|k| format!("; last failure: {k}")).unwrap_or_default(),
     fallback.as_ref().map(|f| format!("; no offline answer: {f}")).unwrap_or_default())]
 #[non_exhaustive]
 pub struct Unavailable {
@@ -74,6 +75,10 @@ pub struct Unavailable {
     pub cause: UnavailableCause,
     /// Attempts sent upstream for this check.
     pub attempts: u32,
+    /// How the last attempt sent upstream failed, if one was sent. `cause` says why the
+    /// check stopped (breaker, budget, deadline); this keeps the real upstream failure
+    /// (read timeout, reset, ...) that the stop reason would otherwise hide.
+    pub last_failure: Option<andal_resilience::FailureKind>,
     /// Time spent.
     pub elapsed: Duration,
     /// Why no offline answer was given, when offline answers are configured.
@@ -95,6 +100,9 @@ pub enum UnavailableCause {
     DeadlineExceeded,
     /// Retries were needed but the retry budget is spent.
     RetryBudgetExhausted(andal_resilience::FailureKind),
+    /// The adaptive throttle shed this check locally: the registry is failing most
+    /// calls (see [`AdaptiveThrottle`](andal_resilience::AdaptiveThrottle)); nothing sent.
+    LoadShed,
 }
 
 impl UnavailableCause {
@@ -105,7 +113,14 @@ impl UnavailableCause {
             UnavailableCause::BreakerOpen { .. } => "breaker_open".into(),
             UnavailableCause::DeadlineExceeded => "deadline_exceeded".into(),
             UnavailableCause::RetryBudgetExhausted(_) => "retry_budget_exhausted".into(),
+            UnavailableCause::LoadShed => "load_shed".into(),
         }
+    }
+
+    /// Whether the cause itself names the upstream failure (then `last_failure` adds
+    /// nothing to the message).
+    fn names_failure(&self) -> bool {
+        matches!(self, UnavailableCause::Upstream(_))
     }
 }
 

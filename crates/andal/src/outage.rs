@@ -213,6 +213,10 @@ pub struct CheckCounts {
     pub refused: u64,
     /// Rejected requests (4xx, auth): not outage related.
     pub rejected: u64,
+    /// Reconciliation re-checks of earlier offline decisions sent to the registry. Not
+    /// citizen checks: counted here only, never in `online`/`refused` or [`total`](Self::total).
+    #[serde(default)]
+    pub rechecks: u64,
 }
 
 impl CheckCounts {
@@ -229,6 +233,7 @@ impl CheckCounts {
         self.offline += o.offline;
         self.refused += o.refused;
         self.rejected += o.rejected;
+        self.rechecks += o.rechecks;
     }
     /// All checks.
     pub fn total(&self) -> u64 {
@@ -370,6 +375,9 @@ pub struct SeriesBucket {
     pub refused: u32,
     /// Checks rejected (not outage related).
     pub rejected: u32,
+    /// Reconciliation re-checks sent (not citizen checks).
+    #[serde(default)]
+    pub rechecks: u32,
 }
 
 /// The per-second series: contiguous buckets, oldest first.
@@ -535,10 +543,14 @@ fn state_name(s: BreakerState) -> &'static str {
 }
 
 fn checks_text(c: &CheckCounts) -> String {
-    format!(
+    let mut s = format!(
         "{} online, {} offline, {} refused, {} rejected",
         c.online, c.offline, c.refused, c.rejected
-    )
+    );
+    if c.rechecks > 0 {
+        let _ = write!(s, " (+{} reconciliation re-checks)", c.rechecks);
+    }
+    s
 }
 
 fn causes_text(causes: &BTreeMap<String, u64>, top: usize) -> String {
@@ -716,6 +728,7 @@ struct Bucket {
     offline: u32,
     refused: u32,
     rejected: u32,
+    rechecks: u32,
 }
 
 #[derive(Debug)]
@@ -857,6 +870,23 @@ impl OutageRecorder {
         Some(id)
     }
 
+    /// Counts one reconciliation re-check sent to the registry (answered or not). Kept
+    /// apart from citizen checks: a reconciliation run after an outage must not read as
+    /// a burst of online checks, nor open or close an incident.
+    pub fn record_recheck(&self) {
+        let now = self.clock.now();
+        let mut st = self.state.lock();
+        self.touch_series(&mut st, now);
+        if let Some(b) = st.series.back_mut() {
+            b.rechecks += 1;
+        }
+        st.totals.checks.rechecks += 1;
+        if st.open.is_some() {
+            let inc = st.incidents.back_mut().expect("open incident is kept");
+            inc.checks.rechecks += 1;
+        }
+    }
+
     /// Attaches a reconciliation outcome of an offline decision to its incident (by id, or
     /// the incident covering a wall time). Outcomes for incidents already folded go to the
     /// summarised aggregate. `Confirmed` / `Contradicted` are final: report them once per
@@ -947,6 +977,7 @@ impl OutageRecorder {
                 offline: b.offline,
                 refused: b.refused,
                 rejected: b.rejected,
+                rechecks: b.rechecks,
             })
             .collect();
         OutageReport {
@@ -1012,6 +1043,7 @@ impl OutageRecorder {
             offline: 0,
             refused: 0,
             rejected: 0,
+            rechecks: 0,
         };
         let from = match st.series.back() {
             None => sec,

@@ -162,15 +162,27 @@ impl fmt::Debug for UreqTransport {
 
 #[cfg(feature = "https")]
 impl Default for UreqTransport {
+    /// Connection setup capped at 1 s (a registry that cannot complete a handshake on
+    /// the same network in a second is unreachable, not slow).
     fn default() -> Self {
-        Self::new(Duration::from_secs(2))
+        Self::new(Duration::from_secs(1))
     }
+}
+
+/// The connect cap for an attempt of `timeout`: the transport's own cap, and always
+/// strictly below the attempt timeout (at most 80 % of it). When both were equal they
+/// fired together and the overall timeout usually won, so an unreachable registry (a
+/// connection stuck in SYN-SENT) was recorded as `read_timeout`, i.e. as slow.
+#[cfg(feature = "https")]
+fn connect_cap(connect_timeout: Duration, timeout: Duration) -> Duration {
+    connect_timeout.min(timeout.mul_f64(0.8))
 }
 
 #[cfg(feature = "https")]
 impl UreqTransport {
-    /// A transport whose connection setup is capped at `connect_timeout` (also capped by
-    /// each attempt's timeout).
+    /// A transport whose connection setup is capped at `connect_timeout` (and at 80 % of
+    /// each attempt's timeout, so a connect that never completes is classified as
+    /// `connect_timeout`, not as a slow read).
     pub fn new(connect_timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -195,7 +207,7 @@ impl Transport for UreqTransport {
         timeout: Duration,
         max_body: u64,
     ) -> Result<HttpResponse, TransportError> {
-        let connect = timeout.min(self.connect_timeout);
+        let connect = connect_cap(self.connect_timeout, timeout);
         let result = match request.method {
             Method::Get => {
                 let mut b = self.agent.get(&request.url);

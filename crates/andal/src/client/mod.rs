@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use andal_resilience::{
-    BreakerConfig, BreakerHealth, BreakerRegistry, CallOutcome, CircuitBreaker, Deadline,
-    EventListener, RetryBudget, RetryBudgetConfig, RetryDecision, RetryPolicy, RetryPolicyBuilder,
-    SharedClock, StopReason, SystemClock,
+    AdaptiveThrottle, BreakerConfig, BreakerHealth, BreakerRegistry, BreakerState, CallOutcome,
+    CircuitBreaker, Deadline, EventListener, FailureKind as Kind, RetryBudget, RetryBudgetConfig,
+    RetryDecision, RetryPolicy, RetryPolicyBuilder, SharedClock, StopReason, SystemClock,
+    ThrottleConfig,
 };
 
 use crate::api::{self, CheckRequest, CheckResponse, Problem, ProblemCode};
@@ -30,6 +31,9 @@ use crate::transport::{
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 /// Default cap on one attempt.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Cap on one recovery probe (`GET /v1/health` while the breaker is open): a health
+/// answer is cheap, and the caller whose check sends it is waiting.
+pub const RECOVERY_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Per-call options.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +99,7 @@ pub struct ClientBuilder {
     retry_budget: RetryBudgetConfig,
     breaker_config: Option<BreakerConfig>,
     breaker_registry: Option<Arc<BreakerRegistry>>,
+    throttle: Option<ThrottleConfig>,
     listeners: Vec<Arc<dyn EventListener>>,
     count_throttling: bool,
     outage: Option<Arc<OutageRecorder>>,
@@ -170,7 +175,21 @@ impl ClientBuilder {
         self.retry_budget = c;
         self
     }
-    /// Circuit-breaker configuration for this client's upstream host.
+    /// Client-side adaptive throttling (default on, [`ThrottleConfig::default`]: K = 2
+    /// over 30 s): when the registry fails more than half of the calls, first attempts
+    /// are shed locally with a probability that rises smoothly with the failure rate, so
+    /// partial failure sheds load gradually instead of flipping to refuse-all. `None`
+    /// turns it off.
+    pub fn adaptive_throttle(mut self, c: Option<ThrottleConfig>) -> Self {
+        self.throttle = c;
+        self
+    }
+    /// Circuit-breaker configuration for this client's upstream host (default
+    /// [`BreakerConfig::default`], with the slow-call threshold lowered to 3/4 of the
+    /// attempt timeout when that is shorter). Its slow-call threshold must be below the
+    /// attempt timeout, which caps every measured call: `build` refuses it otherwise.
+    /// Recovery probes (`GET /v1/health`, at most one per second per host while open)
+    /// are set here too (`recovery_probe_interval`).
     pub fn breaker_config(mut self, c: BreakerConfig) -> Self {
         self.breaker_config = Some(c);
         self
@@ -288,19 +307,49 @@ impl ClientBuilder {
         for l in &listeners {
             budget = budget.with_listener(l.clone());
         }
+        let explicit_breaker = self.breaker_config.is_some() || self.breaker_registry.is_some();
+        let breaker_config = self.breaker_config.unwrap_or_else(|| {
+            let mut c = BreakerConfig::default();
+            c.slow_call_duration_threshold = c
+                .slow_call_duration_threshold
+                .min(self.attempt_timeout.mul_f64(0.75));
+            c
+        });
         let breaker = match self.breaker_registry {
             Some(r) => r.get(&host),
             None => {
-                let mut b = CircuitBreaker::new(
-                    host.clone(),
-                    self.breaker_config.unwrap_or_default(),
-                    &clock,
-                );
+                let mut b = CircuitBreaker::new(host.clone(), breaker_config, &clock);
                 for l in &listeners {
                     b = b.with_listener(l.clone());
                 }
                 Arc::new(b)
             }
+        };
+        if explicit_breaker && breaker.config().slow_call_duration_threshold >= self.attempt_timeout
+        {
+            return Err(ConfigError::Invalid {
+                name: "breaker_config",
+                reason: format!(
+                    "slow_call_duration_threshold ({:?}) must be below attempt_timeout ({:?}): \
+                     every call is capped at the attempt timeout, so the slow-call rate could never trip",
+                    breaker.config().slow_call_duration_threshold,
+                    self.attempt_timeout
+                ),
+            }
+            .into());
+        }
+        let throttle = match self.throttle {
+            Some(c) => {
+                let mut t = AdaptiveThrottle::new(c, &clock).map_err(|e| ConfigError::Invalid {
+                    name: "adaptive_throttle",
+                    reason: e.to_string(),
+                })?;
+                for l in &listeners {
+                    t = t.with_listener(l.clone());
+                }
+                Some(t)
+            }
+            None => None,
         };
         let transport: Arc<dyn Transport> = match self.transport {
             Some(t) => t,
@@ -371,6 +420,8 @@ impl ClientBuilder {
                 retry_policy,
                 budget,
                 breaker,
+                throttle,
+                health_url: format!("{base}{}", api::HEALTH_PATH),
                 outage,
                 count_throttling: self.count_throttling,
                 checks_url: format!("{base}{}", api::CHECKS_PATH),
@@ -398,6 +449,8 @@ struct Inner {
     retry_policy: RetryPolicy,
     budget: RetryBudget,
     breaker: Arc<CircuitBreaker>,
+    throttle: Option<AdaptiveThrottle>,
+    health_url: String,
     outage: Arc<OutageRecorder>,
     count_throttling: bool,
     base_url: String,
@@ -436,6 +489,8 @@ pub struct ClientHealth {
     pub breaker: BreakerHealth,
     /// Retry tokens available.
     pub retry_budget_balance: f64,
+    /// Probability that the adaptive throttle sheds a first attempt now (0 when off).
+    pub throttle_rejection_probability: f64,
 }
 
 /// What one attempt produced.
@@ -465,6 +520,7 @@ impl Client {
             retry_budget: RetryBudgetConfig::default(),
             breaker_config: None,
             breaker_registry: None,
+            throttle: Some(ThrottleConfig::default()),
             listeners: Vec::new(),
             count_throttling: false,
             outage: None,
@@ -506,6 +562,11 @@ impl Client {
             host: self.inner.host.clone(),
             breaker: self.inner.breaker.health(),
             retry_budget_balance: self.inner.budget.balance(),
+            throttle_rejection_probability: self
+                .inner
+                .throttle
+                .as_ref()
+                .map_or(0.0, AdaptiveThrottle::rejection_probability),
         }
     }
 
@@ -574,7 +635,26 @@ impl Client {
         }
     }
 
-    /// The online path: deadline, breaker, attempts, retries.
+    /// Count one reconciliation re-check in the outage record (apart from citizen
+    /// checks), when it reached the registry.
+    pub(super) fn record_recheck(&self, result: &Result<Decision, Error>) {
+        let sent = match result {
+            Ok(_) => true,
+            Err(Error::Unavailable(u)) => u.attempts > 0,
+            Err(Error::Auth { .. } | Error::Rejected(_) | Error::Protocol(_)) => true,
+            Err(_) => false,
+        };
+        if sent {
+            self.inner.outage.record_recheck();
+        }
+    }
+
+    /// The online path: deadline, breaker, throttle, attempts, retries.
+    ///
+    /// The breaker is fed one outcome per check while closed: a failed attempt that a
+    /// retry follows is recorded as `Ignored`, so failures that a retry of the same check
+    /// then answered do not weigh like a dead registry; the check's last attempt carries
+    /// its outcome. In half-open every probe counts as it ends.
     pub(super) fn online(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
         let inner = &*self.inner;
         let deadline = Deadline::after(&inner.clock, opts.deadline.unwrap_or(inner.deadline));
@@ -585,27 +665,44 @@ impl Client {
         let request = self.check_request(query, key)?;
         let mut schedule = inner.retry_policy.schedule();
         let mut attempts = 0u32;
+        let mut last_failure: Option<Kind> = None;
+        let fail = |cause, attempts, last_failure| {
+            Err(unavailable(cause, attempts, last_failure, &deadline))
+        };
         inner.budget.record_request();
         loop {
             let permit = match inner.breaker.try_acquire() {
                 Ok(p) => p,
                 Err(rejected) => {
-                    let cause = UnavailableCause::BreakerOpen {
-                        retry_in: rejected.time_until_half_open,
-                    };
-                    return Err(unavailable(cause, attempts, &deadline));
+                    if rejected.state == BreakerState::Open && self.recovery_probe(&deadline) {
+                        // The open wait ended early: this check may be a half-open probe.
+                        continue;
+                    }
+                    let retry_in = rejected.time_until_half_open;
+                    return fail(
+                        UnavailableCause::BreakerOpen { retry_in },
+                        attempts,
+                        last_failure,
+                    );
                 }
             };
+            if let Some(t) = &inner.throttle {
+                if attempts > 0 {
+                    t.record_request();
+                } else if permit.state() == BreakerState::Closed
+                    && let Err(shed) = t.admit()
+                {
+                    permit.record(CallOutcome::Ignored, Duration::ZERO);
+                    tracing::debug!(target: "andal::client", host = %inner.host, probability = shed.probability, "first attempt shed locally");
+                    return fail(UnavailableCause::LoadShed, attempts, last_failure);
+                }
+            }
             let Some(timeout) = deadline.attempt_timeout(
                 inner.attempt_timeout,
                 andal_resilience::deadline::DEFAULT_MIN_USEFUL_ATTEMPT,
             ) else {
                 permit.record(CallOutcome::Ignored, Duration::ZERO);
-                return Err(unavailable(
-                    UnavailableCause::DeadlineExceeded,
-                    attempts,
-                    &deadline,
-                ));
+                return fail(UnavailableCause::DeadlineExceeded, attempts, last_failure);
             };
             attempts += 1;
             let started = inner.clock.now();
@@ -613,26 +710,33 @@ impl Client {
             let took = inner.clock.now().saturating_duration_since(started);
             let (failure, retry_after) = match result {
                 AttemptResult::Answer(resp) => {
+                    let admitted_in = permit.state();
                     permit.record(CallOutcome::Success, took);
+                    if let Some(t) = &inner.throttle {
+                        t.record_accept();
+                        if admitted_in == BreakerState::HalfOpen {
+                            // Recovery is proven: shedding on pre-outage history would
+                            // only delay the return to normal service.
+                            t.reset();
+                        }
+                    }
                     return Ok(decision_from(query, resp, attempts, &deadline));
                 }
                 AttemptResult::Final(e) => {
                     // The registry answered; the request (or its credentials) was wrong.
                     permit.record(CallOutcome::Ignored, took);
+                    if let Some(t) = &inner.throttle {
+                        t.record_accept();
+                    }
                     return Err(e);
                 }
                 AttemptResult::Fail {
                     failure,
                     retry_after,
-                } => {
-                    permit.record(
-                        CallOutcome::from_failure(&failure.kind, inner.count_throttling),
-                        took,
-                    );
-                    inner.outage.record_attempt_failure(&failure.kind);
-                    (failure, retry_after)
-                }
+                } => (failure, retry_after),
             };
+            inner.outage.record_attempt_failure(&failure.kind);
+            last_failure = Some(failure.kind);
             tracing::debug!(
                 target: "andal::client",
                 host = %inner.host,
@@ -640,33 +744,64 @@ impl Client {
                 failure = %failure.kind.label(),
                 "attempt failed"
             );
-            match schedule.next_retry(&failure.kind, retry_after, deadline.remaining()) {
+            let next = match schedule.next_retry(&failure.kind, retry_after, deadline.remaining()) {
                 RetryDecision::Retry { after } => {
-                    if !inner.budget.try_withdraw() {
-                        return Err(unavailable(
-                            UnavailableCause::RetryBudgetExhausted(failure.kind),
-                            attempts,
-                            &deadline,
-                        ));
+                    if inner.budget.try_withdraw() {
+                        schedule.retry_sent(after, &failure.kind);
+                        Ok(after)
+                    } else {
+                        schedule.budget_refused(&failure.kind);
+                        Err(UnavailableCause::RetryBudgetExhausted(failure.kind))
                     }
-                    inner.clock.sleep(after);
                 }
                 RetryDecision::Stop(StopReason::DeadlineWouldPass) if deadline.is_expired() => {
-                    return Err(unavailable(
-                        UnavailableCause::DeadlineExceeded,
-                        attempts,
-                        &deadline,
-                    ));
+                    Err(UnavailableCause::DeadlineExceeded)
                 }
-                RetryDecision::Stop(_) => {
-                    return Err(unavailable(
-                        UnavailableCause::Upstream(failure.kind),
-                        attempts,
-                        &deadline,
-                    ));
-                }
+                RetryDecision::Stop(_) => Err(UnavailableCause::Upstream(failure.kind)),
+            };
+            let mut outcome = CallOutcome::from_failure(&failure.kind, inner.count_throttling);
+            if next.is_ok() && permit.state() == BreakerState::Closed {
+                // Per check, not per attempt: the retry's outcome decides.
+                outcome = CallOutcome::Ignored;
+            }
+            permit.record(outcome, took);
+            match next {
+                Ok(after) => inner.clock.sleep(after),
+                Err(cause) => return fail(cause, attempts, last_failure),
             }
         }
+    }
+
+    /// While the breaker is open, sends the recovery probe when one is due and the
+    /// deadline leaves room for it. `true`: the registry answered healthy and the open
+    /// wait ended early.
+    fn recovery_probe(&self, deadline: &Deadline) -> bool {
+        let inner = &*self.inner;
+        let Some(timeout) = deadline.attempt_timeout(
+            RECOVERY_PROBE_TIMEOUT,
+            andal_resilience::deadline::DEFAULT_MIN_USEFUL_ATTEMPT,
+        ) else {
+            return false;
+        };
+        let Some(probe) = inner.breaker.try_start_recovery_probe() else {
+            return false;
+        };
+        let request = HttpRequest {
+            method: Method::Get,
+            url: inner.health_url.clone(),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: Vec::new(),
+        };
+        let healthy = match inner.transport.send(&request, timeout, 4096) {
+            Ok(resp) => {
+                resp.status == 200
+                    && serde_json::from_slice::<api::Health>(&resp.body)
+                        .is_ok_and(|h| h.status == "ok")
+            }
+            Err(_) => false,
+        };
+        probe.finish(healthy);
+        healthy
     }
 
     fn check_request(&self, query: &Query, key: String) -> Result<HttpRequest, Error> {
@@ -784,10 +919,16 @@ fn is_json(resp: &HttpResponse, expected: &str) -> bool {
     })
 }
 
-fn unavailable(cause: UnavailableCause, attempts: u32, deadline: &Deadline) -> Error {
+fn unavailable(
+    cause: UnavailableCause,
+    attempts: u32,
+    last_failure: Option<Kind>,
+    deadline: &Deadline,
+) -> Error {
     Error::Unavailable(Unavailable {
         cause,
         attempts,
+        last_failure,
         elapsed: deadline.elapsed(),
         fallback: None,
     })

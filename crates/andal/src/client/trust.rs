@@ -110,6 +110,7 @@ impl TrustSync {
             .map_err(|f| Unavailable {
                 cause: UnavailableCause::Upstream(f.kind),
                 attempts: 1,
+                last_failure: Some(f.kind),
                 elapsed: self.clock.now().saturating_duration_since(started),
                 fallback: None,
             })?;
