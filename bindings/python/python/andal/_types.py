@@ -422,7 +422,9 @@ class FallbackPolicy:
 @dataclass(frozen=True)
 class TrustStatus:
     """The trust state held for offline answers: pinned ``roots``, verified issuer
-    ``keys``, issue times (Unix seconds) and the revocation list's age."""
+    ``keys``, issue times (Unix seconds) and the revocation list's age; the ``issuer``
+    documents are bound to, and why the last keyset / revocation list was refused
+    (``"rollback"``: older than one already held; ``"wrong_issuer"``), if one was."""
 
     roots: int
     keys: int
@@ -430,6 +432,9 @@ class TrustStatus:
     revocations_issued_at: Optional[int]
     revocations_age_secs: Optional[int]
     revocations_overdue: bool
+    issuer: Optional[str] = None
+    keyset_refused: Optional[str] = None
+    revocations_refused: Optional[str] = None
 
     @classmethod
     def _from_json(cls, d: Mapping[str, Any]) -> TrustStatus:
@@ -440,6 +445,9 @@ class TrustStatus:
             revocations_issued_at=d.get("revocations_issued_at"),
             revocations_age_secs=d.get("revocations_age_secs"),
             revocations_overdue=bool(d.get("revocations_overdue", False)),
+            issuer=d.get("issuer"),
+            keyset_refused=(d.get("keyset_refused") or {}).get("reason"),
+            revocations_refused=(d.get("revocations_refused") or {}).get("reason"),
         )
 
 
