@@ -558,3 +558,42 @@ fn print_doc_example() {
     println!("{}", r.to_json());
     println!("{}", r.summary_text());
 }
+
+#[test]
+fn reconciliation_rechecks_are_counted_apart_from_citizen_checks() {
+    // A full drill used to report 2,128 "online" checks while 884 citizen checks were
+    // answered online: the re-checks were counted as online checks.
+    let (clock, rec) = setup(OutageConfig::default());
+    rec.record_check(CheckOutcome::Refused).unwrap();
+    rec.record_check(CheckOutcome::Offline).unwrap();
+    for _ in 0..5 {
+        rec.record_recheck();
+    }
+    clock.advance(S);
+    rec.record_check(CheckOutcome::Online);
+    for _ in 0..3 {
+        rec.record_recheck();
+    }
+    let r = rec.report();
+    assert_eq!(r.totals.checks.online, 1);
+    assert_eq!(r.totals.checks.rechecks, 8);
+    assert_eq!(
+        r.totals.checks.total(),
+        3,
+        "re-checks are not citizen checks"
+    );
+    assert_eq!(r.incidents[0].checks.rechecks, 5);
+    assert_eq!(r.incidents[0].checks.online, 1);
+    let per_second: u32 = r.series.buckets.iter().map(|b| b.online).sum();
+    assert_eq!(per_second, 1);
+    let rechecks: u32 = r.series.buckets.iter().map(|b| b.rechecks).sum();
+    assert_eq!(rechecks, 8);
+    // Reports written before the field existed still load.
+    let mut json: serde_json::Value = serde_json::to_value(&r).unwrap();
+    json["totals"]["checks"]
+        .as_object_mut()
+        .unwrap()
+        .remove("rechecks");
+    let old: OutageReport = serde_json::from_value(json).unwrap();
+    assert_eq!(old.totals.checks.rechecks, 0);
+}
