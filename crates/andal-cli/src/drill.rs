@@ -154,6 +154,8 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
             BreakerConfig::builder()
                 .count_window(20)
                 .minimum_number_of_calls(8)
+                // Below the 800 ms attempt timeout (the breaker refuses a threshold above it).
+                .slow_call_duration_threshold(Duration::from_millis(600))
                 .wait_duration_in_open(Duration::from_millis(if quick { 500 } else { 2000 }))
                 .open_wait_growth(2.0, Duration::from_secs(if quick { 2 } else { 8 }))
                 .permitted_calls_in_half_open(2)
