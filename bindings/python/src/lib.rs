@@ -122,6 +122,10 @@ fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
                 let (cause, retry_in) = unavailable_details(&u.cause);
                 attrs.set_item("cause", cause)?;
                 attrs.set_item("attempts", u.attempts)?;
+                attrs.set_item(
+                    "last_failure",
+                    u.last_failure.map(|k| k.label().to_string()),
+                )?;
                 attrs.set_item("elapsed", u.elapsed.as_secs_f64())?;
                 attrs.set_item("retry_in", retry_in)?;
                 attrs.set_item("offline_refusal", u.fallback.as_ref().map(|f| f.reason()))?;
@@ -388,6 +392,15 @@ impl PyListener {
                 d.set_item("kind", "retry_budget_exhausted")?;
                 d.set_item("balance", *balance)?;
             }
+            ResilienceEvent::LoadShed { probability } => {
+                d.set_item("kind", "load_shed")?;
+                d.set_item("probability", *probability)?;
+            }
+            ResilienceEvent::RecoveryProbe { breaker, healthy } => {
+                d.set_item("kind", "recovery_probe")?;
+                d.set_item("breaker", &**breaker)?;
+                d.set_item("healthy", *healthy)?;
+            }
             _ => {
                 d.set_item("kind", "other")?;
             }
@@ -499,7 +512,8 @@ impl FallbackSettings {
                             py,
                             "fallback",
                             "triggers are breaker_open, deadline_exceeded, \
-                             retry_budget_exhausted, transport_failure, server_error, throttled",
+                             retry_budget_exhausted, transport_failure, server_error, throttled, \
+                             load_shed",
                         )
                     })
                 })

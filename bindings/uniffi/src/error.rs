@@ -3,7 +3,7 @@
 //!
 //! Field names avoid `message` and `cause`, which Kotlin's `Throwable` already has.
 
-use crate::types::UnavailableReason;
+use crate::types::{FailureKind, UnavailableReason};
 
 /// Every error an Andal call can raise. Messages never contain personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -24,6 +24,9 @@ pub enum AndalError {
         label: String,
         /// Attempts sent upstream for this check.
         attempts: u32,
+        /// How the last attempt sent upstream failed (kept when the check stopped for
+        /// another reason: breaker, budget, deadline).
+        last_failure: Option<FailureKind>,
         /// Time spent, in milliseconds.
         elapsed_ms: u64,
         /// Why no offline answer was given, when offline answers are configured (stable
@@ -88,6 +91,7 @@ impl From<andal::Error> for AndalError {
                 label: u.cause.label(),
                 reason: UnavailableReason::from(&u.cause),
                 attempts: u.attempts,
+                last_failure: u.last_failure.map(Into::into),
                 elapsed_ms: millis(u.elapsed),
                 fallback_refusal: u.fallback.as_ref().map(|f| f.reason().to_owned()),
             },

@@ -20,6 +20,8 @@ pub enum FallbackTrigger {
     ServerError,
     /// HTTP 429.
     Throttled,
+    /// Shed locally by the adaptive throttle.
+    LoadShed,
 }
 
 impl From<FallbackTrigger> for andal::FallbackTrigger {
@@ -31,6 +33,7 @@ impl From<FallbackTrigger> for andal::FallbackTrigger {
             FallbackTrigger::TransportFailure => andal::FallbackTrigger::TransportFailure,
             FallbackTrigger::ServerError => andal::FallbackTrigger::ServerError,
             FallbackTrigger::Throttled => andal::FallbackTrigger::Throttled,
+            FallbackTrigger::LoadShed => andal::FallbackTrigger::LoadShed,
         }
     }
 }

@@ -109,6 +109,18 @@ pub enum ResilienceEvent {
         /// The budget's balance when the retry was refused.
         balance: f64,
     },
+    /// The adaptive throttle shed a first attempt locally.
+    LoadShed {
+        /// The rejection probability at the time.
+        probability: f64,
+    },
+    /// A recovery probe (`GET /v1/health`) was sent while the breaker was open.
+    RecoveryProbe {
+        /// The breaker's name.
+        breaker: String,
+        /// Whether the registry answered healthy (the open wait then ended early).
+        healthy: bool,
+    },
 }
 
 impl ResilienceEvent {
@@ -150,6 +162,15 @@ impl ResilienceEvent {
             },
             r::ResilienceEvent::RetryBudgetExhausted { balance } => {
                 ResilienceEvent::RetryBudgetExhausted { balance: *balance }
+            }
+            r::ResilienceEvent::LoadShed { probability } => ResilienceEvent::LoadShed {
+                probability: *probability,
+            },
+            r::ResilienceEvent::RecoveryProbe { breaker, healthy } => {
+                ResilienceEvent::RecoveryProbe {
+                    breaker: breaker.to_string(),
+                    healthy: *healthy,
+                }
             }
             _ => return None,
         })

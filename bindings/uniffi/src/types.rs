@@ -270,6 +270,8 @@ pub enum UnavailableReason {
         /// The last failure.
         failure: FailureKind,
     },
+    /// Shed locally by the adaptive throttle (the registry fails most calls); nothing sent.
+    LoadShed,
     /// A reason these bindings do not know yet (see the error's `label`).
     Other,
 }
@@ -288,6 +290,7 @@ impl From<&andal::UnavailableCause> for UnavailableReason {
             C::RetryBudgetExhausted(k) => UnavailableReason::RetryBudgetExhausted {
                 failure: (*k).into(),
             },
+            C::LoadShed => UnavailableReason::LoadShed,
             _ => UnavailableReason::Other,
         }
     }

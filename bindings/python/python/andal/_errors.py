@@ -182,8 +182,10 @@ class Unavailable(AndalError):
     """The registry could not answer within the deadline: an honest answer.
 
     ``cause`` is a stable label (``refused``, ``read_timeout``, ``http_503``,
-    ``throttled``, ``breaker_open``, ``deadline_exceeded``, ...), ``attempts`` the requests
-    sent, ``elapsed`` the seconds spent, ``retry_in`` seconds until the breaker lets a
+    ``throttled``, ``breaker_open``, ``deadline_exceeded``, ``load_shed``, ...), ``attempts``
+    the requests sent, ``last_failure`` how the last request sent failed (``read_timeout``,
+    ``reset``, ...; kept when the check stopped for another reason such as the breaker or
+    the retry budget; ``None`` when nothing was sent), ``elapsed`` the seconds spent, ``retry_in`` seconds until the breaker lets a
     probe through when known. When offline answers are configured, ``offline_refusal``
     says why none was given (``no_token``, ``token_too_old``, ``revoked``,
     ``revocation_list_stale``, ``no_trusted_keys``, ...).
@@ -191,6 +193,7 @@ class Unavailable(AndalError):
 
     cause: str
     attempts: int
+    last_failure: Optional[str]
     elapsed: float
     retry_in: Optional[float]
     offline_refusal: Optional[str]
@@ -202,6 +205,7 @@ class Unavailable(AndalError):
         code: str = "unavailable",
         cause: str = "unknown",
         attempts: int = 0,
+        last_failure: Optional[str] = None,
         elapsed: float = 0.0,
         retry_in: Optional[float] = None,
         offline_refusal: Optional[str] = None,
@@ -210,6 +214,7 @@ class Unavailable(AndalError):
         super().__init__(message, code=code, **extra)
         self.cause = cause
         self.attempts = attempts
+        self.last_failure = last_failure
         self.elapsed = elapsed
         self.retry_in = retry_in
         self.offline_refusal = offline_refusal
@@ -219,6 +224,7 @@ class Unavailable(AndalError):
             **super()._fields(),
             "cause": self.cause,
             "attempts": self.attempts,
+            "last_failure": self.last_failure,
             "elapsed": self.elapsed,
             "retry_in": self.retry_in,
             "offline_refusal": self.offline_refusal,

@@ -415,7 +415,7 @@ class FallbackPolicy:
     required_fields: Optional[Sequence[str]] = None
     #: Online failures that permit a fallback: ``"breaker_open"``, ``"deadline_exceeded"``,
     #: ``"retry_budget_exhausted"``, ``"transport_failure"``, ``"server_error"``,
-    #: ``"throttled"`` (default: all).
+    #: ``"throttled"``, ``"load_shed"`` (default: all).
     triggers: Optional[Sequence[str]] = None
 
 
