@@ -244,6 +244,14 @@ fn an_older_or_conflicting_document_online_is_refused_with_a_status() {
             by: andal_token::RevokedBy::TokenId
         })
     );
+    // As old but revoking more (a second revocation within the same second): accepted.
+    t.serve(
+        "/v1/revocations",
+        &w.revocations(T - 3600, &["jti-revoked", "jti-2"]),
+    );
+    let st = c.refresh_trust().unwrap();
+    assert_eq!(st.revocations_refused, None);
+    assert_eq!(offline_refusal(&c, &w.token("jti-2")).reason(), "revoked");
     // A newer one is installed and clears the refusal.
     t.serve("/v1/revocations", &w.revocations(T - 60, &["jti-revoked"]));
     let st = c.refresh_trust().unwrap();

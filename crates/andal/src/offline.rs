@@ -244,7 +244,8 @@ impl std::fmt::Display for TrustDocument {
 #[non_exhaustive]
 pub enum TrustRefusal {
     /// Older than the newest one this client has held (its high-water mark, kept in the
-    /// encrypted journal so cache files cannot roll it back), or as old but different.
+    /// encrypted journal so cache files cannot roll it back), or as old but different (a
+    /// revocation list as old as the held one is accepted when it revokes at least as much).
     #[error(
         "{document} issued at {offered_issued_at} refused: {held_issued_at} was already held (rollback)"
     )]
@@ -373,6 +374,15 @@ fn judge(mark: Option<&DocMark>, offered: &DocMark, document: TrustDocument) -> 
     }
 }
 
+/// Whether `new` revokes every token id and subject `old` does.
+fn revokes_at_least(new: &RevocationList, old: &RevocationList) -> bool {
+    let (n, o) = (new.payload(), old.payload());
+    o.revoked_jti.iter().all(|j| n.revoked_jti.contains(j))
+        && o.revoked_subjects
+            .iter()
+            .all(|d| n.revoked_subjects.contains(d))
+}
+
 /// Pinned roots plus the verified keyset and revocation list, cached on disk; the
 /// high-water mark in the journal when there is one.
 pub(crate) struct Trust {
@@ -492,7 +502,22 @@ impl Trust {
             TrustDocument::Keyset => st.keyset.is_some(),
             TrustDocument::RevocationList => st.revocations.is_some(),
         };
-        let raise = match judge(mark, &offered, document) {
+        let mut judgement = judge(mark, &offered, document);
+        // Two lists with the same issued-at (an issuer revoking twice within a second):
+        // the later one may replace the held one only if it revokes everything the held one
+        // does, so an older list of that second can never un-revoke.
+        if let (
+            Judgement::Refused(TrustRefusal::Rollback { held_issued_at, .. }),
+            Doc::Revocations(new),
+            Some(old),
+        ) = (&judgement, &parsed, st.revocations.as_ref())
+            && *held_issued_at == iat
+            && old.iat() == iat
+            && revokes_at_least(new, old)
+        {
+            judgement = Judgement::Newer;
+        }
+        let raise = match judgement {
             Judgement::Refused(r) => {
                 refuse(&mut st, r);
                 return Ok(());
