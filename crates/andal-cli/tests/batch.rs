@@ -270,7 +270,11 @@ fn resume_after_sigkill_loses_nothing_and_charges_nothing_twice() {
         acc.accesses_charged + acc.idempotent_replays
     );
     eprintln!(
-        "killed at {at_kill} rows written, {} charged at the kill; resume re-sent {} row(s)",
-        before.accesses_charged, acc.idempotent_replays
+        "killed at {at_kill} rows written ({} requests received, {} charged at the kill); \
+         resume: {} requests, {} answered from the stored result",
+        before.requests_received,
+        before.accesses_charged,
+        acc.requests_received - before.requests_received,
+        acc.idempotent_replays
     );
 }
