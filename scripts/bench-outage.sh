@@ -5,11 +5,17 @@
 # `pybreaker` and the `andal` package (a release wheel built from bindings/python), then
 # runs
 #   cargo run --release -p andal-bench -- [ARGS...]
-# Markdown goes to stdout, JSON to target/andal-outage-bench.json (--json PATH).
+# Markdown goes to stdout, JSON to target/andal-outage-bench.json (--json PATH; with
+# --degraded, target/andal-degraded-bench.json).
 #
 #   scripts/bench-outage.sh                 # the full script (~60 s per contender)
 #   scripts/bench-outage.sh --quick         # scaled ×0.25, a smoke test
 #   scripts/bench-outage.sh --contenders andal-rust,naive-rust,requests-pybreaker
+#   scripts/bench-outage.sh --degraded      # degraded registry: random 503 at 10-100 %,
+#                                           # answers slowed to 0.9x/1.1x the attempt
+#                                           # timeout; every contender per scenario (~6 min;
+#                                           # JSON to target/andal-degraded-bench.json)
+#   scripts/bench-outage.sh --degraded --scenarios err30,err100 --quick
 #
 # ANDAL_BENCH_NO_PYTHON=1 skips the venv set-up (Rust contenders only then make sense);
 # ANDAL_BENCH_REBUILD=1 reinstalls the andal package; ANDAL_BENCH_VENV picks the venv.
