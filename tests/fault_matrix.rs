@@ -216,8 +216,8 @@ fn hard_outage_amplification_once_the_breaker_is_open() {
     let counter = counting();
     let c = client_for(&sb.url(), counter.clone());
     sb.set_fault(Fault::Down);
-    // Trip the breaker.
-    let warmup = run_checks(&c, &counter, &q, 5, "trip");
+    // Trip the breaker: it counts checks (5 failed ones), so the 6th is refused.
+    let warmup = run_checks(&c, &counter, &q, 6, "trip");
     assert!(causes(&warmup).iter().any(|s| s == "breaker_open"));
     let checks = 200;
     let t = Instant::now();

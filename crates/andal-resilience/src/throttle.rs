@@ -19,8 +19,9 @@
 //! failure, 80 % at 90 %, the cap on a dead registry.
 //!
 //! Retries are not throttled here: the [`RetryBudget`](crate::RetryBudget) limits them
-//! (gRPC A6 does the same split). The caller counts a sent retry with
-//! [`AdaptiveThrottle::record_request`].
+//! (gRPC A6 does the same split). The caller reports every attempt sent (first or retry)
+//! when it ends, with [`AdaptiveThrottle::record`]: a request counts once its outcome is
+//! known, so many checks in flight at the start of a batch do not read as unanswered.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -31,7 +32,7 @@
 //! // 10 first attempts, all answered: nothing is shed.
 //! for _ in 0..10 {
 //!     throttle.admit().unwrap();
-//!     throttle.record_accept();
+//!     throttle.record(true);
 //! }
 //! assert_eq!(throttle.rejection_probability(), 0.0);
 //! ```
@@ -229,20 +230,15 @@ impl AdaptiveThrottle {
         p.clamp(0.0, self.config.max_rejection_probability)
     }
 
-    /// Asks to send a first attempt: sheds it with the current rejection probability, or
-    /// counts it as a request. `Err` means: do not send, answer without the registry.
+    /// Asks to send a first attempt: sheds it with the current rejection probability.
+    /// `Err` means: do not send, answer without the registry. An admitted attempt is
+    /// counted when it ends ([`record`](Self::record)).
     pub fn admit(&self) -> Result<(), Shed> {
         let shed = {
             let mut st = self.state.lock();
-            let i = self.rotate(&mut st);
+            self.rotate(&mut st);
             let p = self.probability_of(&st);
-            if p > 0.0 && st.rng.random::<f64>() < p {
-                Some(Shed { probability: p })
-            } else {
-                st.slots[i].requests += 1;
-                st.requests += 1;
-                None
-            }
+            (p > 0.0 && st.rng.random::<f64>() < p).then_some(Shed { probability: p })
         };
         match shed {
             None => Ok(()),
@@ -258,21 +254,17 @@ impl AdaptiveThrottle {
         }
     }
 
-    /// Counts a request sent without asking [`admit`](Self::admit) (a retry the budget
-    /// allowed, a breaker probe).
-    pub fn record_request(&self) {
+    /// Counts one request sent to the registry (a first attempt or a retry) once it has
+    /// ended: `accepted` when the registry answered it (whatever the verdict).
+    pub fn record(&self, accepted: bool) {
         let mut st = self.state.lock();
         let i = self.rotate(&mut st);
         st.slots[i].requests += 1;
         st.requests += 1;
-    }
-
-    /// Counts an answered request (the registry accepted it, whatever the verdict).
-    pub fn record_accept(&self) {
-        let mut st = self.state.lock();
-        let i = self.rotate(&mut st);
-        st.slots[i].accepts += 1;
-        st.accepts += 1;
+        if accepted {
+            st.slots[i].accepts += 1;
+            st.accepts += 1;
+        }
     }
 
     /// The current rejection probability.
@@ -313,9 +305,7 @@ mod tests {
                 shed += 1;
                 continue;
             }
-            if sent % 10 < answered_per_10 {
-                t.record_accept();
-            }
+            t.record(sent % 10 < answered_per_10);
             sent += 1;
         }
         shed
@@ -350,7 +340,7 @@ mod tests {
         // 19 unanswered requests at a quiet desk: no shedding yet.
         assert_eq!(feed(&t, 19, 0), 0);
         assert_eq!(t.rejection_probability(), 0.0);
-        t.record_request();
+        t.record(false);
         assert!(t.rejection_probability() > 0.9);
     }
 

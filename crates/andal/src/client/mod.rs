@@ -686,12 +686,11 @@ impl Client {
                     );
                 }
             };
-            if let Some(t) = &inner.throttle {
-                if attempts > 0 {
-                    t.record_request();
-                } else if permit.state() == BreakerState::Closed
-                    && let Err(shed) = t.admit()
-                {
+            if let Some(t) = &inner.throttle
+                && attempts == 0
+                && permit.state() == BreakerState::Closed
+            {
+                if let Err(shed) = t.admit() {
                     permit.record(CallOutcome::Ignored, Duration::ZERO);
                     tracing::debug!(target: "andal::client", host = %inner.host, probability = shed.probability, "first attempt shed locally");
                     return fail(UnavailableCause::LoadShed, attempts, last_failure);
@@ -713,7 +712,7 @@ impl Client {
                     let admitted_in = permit.state();
                     permit.record(CallOutcome::Success, took);
                     if let Some(t) = &inner.throttle {
-                        t.record_accept();
+                        t.record(true);
                         if admitted_in == BreakerState::HalfOpen {
                             // Recovery is proven: shedding on pre-outage history would
                             // only delay the return to normal service.
@@ -726,7 +725,7 @@ impl Client {
                     // The registry answered; the request (or its credentials) was wrong.
                     permit.record(CallOutcome::Ignored, took);
                     if let Some(t) = &inner.throttle {
-                        t.record_accept();
+                        t.record(true);
                     }
                     return Err(e);
                 }
@@ -736,6 +735,9 @@ impl Client {
                 } => (failure, retry_after),
             };
             inner.outage.record_attempt_failure(&failure.kind);
+            if let Some(t) = &inner.throttle {
+                t.record(false);
+            }
             last_failure = Some(failure.kind);
             tracing::debug!(
                 target: "andal::client",
