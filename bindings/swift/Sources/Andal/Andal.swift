@@ -3606,6 +3606,10 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * Attempts sent upstream for this check.
          */attempts: UInt32, 
         /**
+         * How the last attempt sent upstream failed (kept when the check stopped for
+         * another reason: breaker, budget, deadline).
+         */lastFailure: FailureKind?, 
+        /**
          * Time spent, in milliseconds.
          */elapsedMs: UInt64, 
         /**
@@ -3695,6 +3699,7 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             reason: try FfiConverterTypeUnavailableReason.read(from: &buf), 
             label: try FfiConverterString.read(from: &buf), 
             attempts: try FfiConverterUInt32.read(from: &buf), 
+            lastFailure: try FfiConverterOptionTypeFailureKind.read(from: &buf), 
             elapsedMs: try FfiConverterUInt64.read(from: &buf), 
             fallbackRefusal: try FfiConverterOptionString.read(from: &buf)
             )
@@ -3732,11 +3737,12 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Unavailable(reason,label,attempts,elapsedMs,fallbackRefusal):
+        case let .Unavailable(reason,label,attempts,lastFailure,elapsedMs,fallbackRefusal):
             writeInt(&buf, Int32(2))
             FfiConverterTypeUnavailableReason.write(reason, into: &buf)
             FfiConverterString.write(label, into: &buf)
             FfiConverterUInt32.write(attempts, into: &buf)
+            FfiConverterOptionTypeFailureKind.write(lastFailure, into: &buf)
             FfiConverterUInt64.write(elapsedMs, into: &buf)
             FfiConverterOptionString.write(fallbackRefusal, into: &buf)
             
@@ -4209,6 +4215,10 @@ public enum FallbackTrigger: Equatable, Hashable {
      * HTTP 429.
      */
     case throttled
+    /**
+     * Shed locally by the adaptive throttle.
+     */
+    case loadShed
 
 
 
@@ -4242,6 +4252,8 @@ public struct FfiConverterTypeFallbackTrigger: FfiConverterRustBuffer {
         
         case 6: return .throttled
         
+        case 7: return .loadShed
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4272,6 +4284,10 @@ public struct FfiConverterTypeFallbackTrigger: FfiConverterRustBuffer {
         
         case .throttled:
             writeInt(&buf, Int32(6))
+        
+        
+        case .loadShed:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -4820,6 +4836,25 @@ public enum ResilienceEvent: Equatable, Hashable {
          * The budget's balance when the retry was refused.
          */balance: Double
     )
+    /**
+     * The adaptive throttle shed a first attempt locally.
+     */
+    case loadShed(
+        /**
+         * The rejection probability at the time.
+         */probability: Double
+    )
+    /**
+     * A recovery probe (`GET /v1/health`) was sent while the breaker was open.
+     */
+    case recoveryProbe(
+        /**
+         * The breaker's name.
+         */breaker: String, 
+        /**
+         * Whether the registry answered healthy (the open wait then ended early).
+         */healthy: Bool
+    )
 
 
 
@@ -4854,6 +4889,12 @@ public struct FfiConverterTypeResilienceEvent: FfiConverterRustBuffer {
         )
         
         case 5: return .retryBudgetExhausted(balance: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 6: return .loadShed(probability: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 7: return .recoveryProbe(breaker: try FfiConverterString.read(from: &buf), healthy: try FfiConverterBool.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4895,6 +4936,17 @@ public struct FfiConverterTypeResilienceEvent: FfiConverterRustBuffer {
         case let .retryBudgetExhausted(balance):
             writeInt(&buf, Int32(5))
             FfiConverterDouble.write(balance, into: &buf)
+            
+        
+        case let .loadShed(probability):
+            writeInt(&buf, Int32(6))
+            FfiConverterDouble.write(probability, into: &buf)
+            
+        
+        case let .recoveryProbe(breaker,healthy):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(breaker, into: &buf)
+            FfiConverterBool.write(healthy, into: &buf)
             
         }
     }
@@ -5224,6 +5276,10 @@ public enum UnavailableReason: Equatable, Hashable {
          */failure: FailureKind
     )
     /**
+     * Shed locally by the adaptive throttle (the registry fails most calls); nothing sent.
+     */
+    case loadShed
+    /**
      * A reason these bindings do not know yet (see the error's `label`).
      */
     case other
@@ -5259,7 +5315,9 @@ public struct FfiConverterTypeUnavailableReason: FfiConverterRustBuffer {
         case 4: return .retryBudgetExhausted(failure: try FfiConverterTypeFailureKind.read(from: &buf)
         )
         
-        case 5: return .other
+        case 5: return .loadShed
+        
+        case 6: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -5288,8 +5346,12 @@ public struct FfiConverterTypeUnavailableReason: FfiConverterRustBuffer {
             FfiConverterTypeFailureKind.write(failure, into: &buf)
             
         
-        case .other:
+        case .loadShed:
             writeInt(&buf, Int32(5))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -5665,6 +5727,30 @@ fileprivate struct FfiConverterOptionTypeOfflineSettings: FfiConverterRustBuffer
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeOfflineSettings.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeFailureKind: FfiConverterRustBuffer {
+    typealias SwiftType = FailureKind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFailureKind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFailureKind.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
