@@ -104,7 +104,7 @@ final class AndalTests: XCTestCase {
         do {
             _ = try await client.verifyAsync(query: query)
             XCTFail("expected AndalError.Unavailable")
-        } catch AndalError.Unavailable(_, let label, _, let elapsedMs, _) {
+        } catch AndalError.Unavailable(_, let label, _, _, let elapsedMs, _) {
             XCTAssertFalse(label.isEmpty)
             XCTAssertLessThan(elapsedMs, 2500)
         }
