@@ -224,7 +224,11 @@ mod tests {
     #[test]
     fn empty_budget_refuses_retries() {
         let rec = Arc::new(RecordingListener::new());
-        let (_m, b) = setup(RetryBudgetConfig::default().ratio(0.1).min_retries_per_sec(0));
+        let (_m, b) = setup(
+            RetryBudgetConfig::default()
+                .ratio(0.1)
+                .min_retries_per_sec(0),
+        );
         let b = b.with_listener(rec.clone());
         assert!(!b.try_withdraw());
         assert_eq!(rec.events().len(), 1);
@@ -252,7 +256,11 @@ mod tests {
 
     #[test]
     fn deposits_expire_after_ttl() {
-        let (m, b) = setup(RetryBudgetConfig::default().ratio(0.1).min_retries_per_sec(0));
+        let (m, b) = setup(
+            RetryBudgetConfig::default()
+                .ratio(0.1)
+                .min_retries_per_sec(0),
+        );
         for _ in 0..100 {
             b.record_request();
         }
@@ -272,7 +280,11 @@ mod tests {
 
     #[test]
     fn concurrent_withdraws_never_overdraw() {
-        let (_m, b) = setup(RetryBudgetConfig::default().ratio(0.1).min_retries_per_sec(0));
+        let (_m, b) = setup(
+            RetryBudgetConfig::default()
+                .ratio(0.1)
+                .min_retries_per_sec(0),
+        );
         for _ in 0..500 {
             b.record_request();
         }

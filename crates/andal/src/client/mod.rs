@@ -689,12 +689,11 @@ impl Client {
             if let Some(t) = &inner.throttle
                 && attempts == 0
                 && permit.state() == BreakerState::Closed
+                && let Err(shed) = t.admit()
             {
-                if let Err(shed) = t.admit() {
-                    permit.record(CallOutcome::Ignored, Duration::ZERO);
-                    tracing::debug!(target: "andal::client", host = %inner.host, probability = shed.probability, "first attempt shed locally");
-                    return fail(UnavailableCause::LoadShed, attempts, last_failure);
-                }
+                permit.record(CallOutcome::Ignored, Duration::ZERO);
+                tracing::debug!(target: "andal::client", host = %inner.host, probability = shed.probability, "first attempt shed locally");
+                return fail(UnavailableCause::LoadShed, attempts, last_failure);
             }
             let Some(timeout) = deadline.attempt_timeout(
                 inner.attempt_timeout,
