@@ -302,8 +302,18 @@ struct BreakerSettings {
 }
 
 impl BreakerSettings {
-    fn build(self, py: Python<'_>) -> PyResult<andal::resilience::BreakerConfig> {
-        let mut b = andal::resilience::BreakerConfig::builder();
+    fn build(
+        self,
+        py: Python<'_>,
+        attempt_timeout: std::time::Duration,
+    ) -> PyResult<andal::resilience::BreakerConfig> {
+        // An unset slow-call threshold follows the core's default for this attempt
+        // timeout (3/4 of it when that is below 1.5 s): it must stay below the timeout.
+        let default_slow = andal::resilience::BreakerConfig::default()
+            .slow_call_duration_threshold
+            .min(attempt_timeout.mul_f64(0.75));
+        let mut b =
+            andal::resilience::BreakerConfig::builder().slow_call_duration_threshold(default_slow);
         if let Some(n) = self.count_window {
             b = b.count_window(n);
         }
@@ -586,7 +596,9 @@ impl NativeClient {
             builder = builder.max_response_bytes(n);
         }
         if let Some(settings) = breaker {
-            builder = builder.breaker_config(settings.build(py)?);
+            builder = builder.breaker_config(
+                settings.build(py, seconds(py, "attempt_timeout", attempt_timeout)?)?,
+            );
         }
         if let Some(settings) = retry {
             builder = builder.retry_policy(settings.builder(py)?);

@@ -138,9 +138,11 @@ def test_error_to_dict_and_hierarchy() -> None:
                 andal.JournalError):
         assert issubclass(cls, andal.AndalError)
     assert issubclass(andal.InvalidNik, ValueError)
-    e = andal.Unavailable("registry unavailable", cause="refused", attempts=2, elapsed=0.5)
+    e = andal.Unavailable("registry unavailable", cause="breaker_open", attempts=2,
+                          last_failure="read_timeout", elapsed=0.5)
+    # last_failure added by issue 10: the stop reason no longer hides the upstream failure.
     assert e.to_dict() == {
         "error": "Unavailable", "message": "registry unavailable", "code": "unavailable",
-        "cause": "refused", "attempts": 2, "elapsed": 0.5, "retry_in": None,
-        "offline_refusal": None,
+        "cause": "breaker_open", "attempts": 2, "last_failure": "read_timeout", "elapsed": 0.5,
+        "retry_in": None, "offline_refusal": None,
     }

@@ -190,7 +190,10 @@ impl AndalClient {
                 b = b.retry_policy(andal::resilience::RetryPolicy::builder().max_attempts(n));
             }
             if let Some(bs) = &config.breaker {
-                b = b.breaker_config(bs.build()?);
+                let attempt = config
+                    .attempt_timeout_ms
+                    .map_or(andal::DEFAULT_ATTEMPT_TIMEOUT, Duration::from_millis);
+                b = b.breaker_config(bs.build(attempt)?);
             }
             b = b.count_throttling_as_failure(config.count_throttling_as_failure);
             if let Some(o) = &config.offline {

@@ -39,7 +39,9 @@ pub mod transport;
 pub use andal_journal::{RecoveryReport, TailRecovery};
 /// The resilience pieces the client composes (clock, deadline, retry, budget, breaker, events).
 pub use andal_resilience as resilience;
-pub use client::{CheckOptions, Client, ClientBuilder, ClientHealth};
+pub use client::{
+    CheckOptions, Client, ClientBuilder, ClientHealth, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE,
+};
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
 pub use nik::{District, Nik, NikError, Region, Sex};
