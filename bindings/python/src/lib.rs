@@ -307,13 +307,8 @@ impl BreakerSettings {
         py: Python<'_>,
         attempt_timeout: std::time::Duration,
     ) -> PyResult<andal::resilience::BreakerConfig> {
-        // An unset slow-call threshold follows the core's default for this attempt
-        // timeout (3/4 of it when that is below 1.5 s): it must stay below the timeout.
-        let default_slow = andal::resilience::BreakerConfig::default()
-            .slow_call_duration_threshold
-            .min(attempt_timeout.mul_f64(0.75));
-        let mut b =
-            andal::resilience::BreakerConfig::builder().slow_call_duration_threshold(default_slow);
+        // Unset settings keep the core's defaults for this attempt timeout.
+        let mut b = andal::resilience::BreakerConfig::builder_for_attempt_timeout(attempt_timeout);
         if let Some(n) = self.count_window {
             b = b.count_window(n);
         }

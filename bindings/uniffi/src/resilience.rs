@@ -248,12 +248,8 @@ pub struct BreakerSettings {
 
 impl BreakerSettings {
     pub(crate) fn build(&self, attempt_timeout: Duration) -> Result<r::BreakerConfig, AndalError> {
-        // An unset slow-call threshold follows the core's default for this attempt
-        // timeout (3/4 of it when that is below 1.5 s): it must stay below the timeout.
-        let default_slow = r::BreakerConfig::default()
-            .slow_call_duration_threshold
-            .min(attempt_timeout.mul_f64(0.75));
-        let mut b = r::BreakerConfig::builder().slow_call_duration_threshold(default_slow);
+        // Unset settings keep the core's defaults for this attempt timeout.
+        let mut b = r::BreakerConfig::builder_for_attempt_timeout(attempt_timeout);
         if let Some(n) = self.count_window {
             b = b.count_window(n);
         }

@@ -87,7 +87,7 @@ pub mod throttle;
 
 pub use breaker::{
     BreakerConfig, BreakerConfigBuilder, BreakerHealth, BreakerRegistry, BreakerState, CallOutcome,
-    CircuitBreaker, Permit, RecoveryProbe, Rejected, SlidingWindow,
+    CircuitBreaker, Permit, RecoveryProbe, Rejected, SLOW_CALL_SHARE, SlidingWindow,
 };
 pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

@@ -535,7 +535,13 @@ fn defaults_and_validation() {
     assert_eq!(d.sliding_window, SlidingWindow::Count(50));
     assert_eq!(d.minimum_number_of_calls, 20);
     assert_eq!(d.failure_rate_threshold, 80.0);
-    assert_eq!(d.slow_call_duration_threshold, Duration::from_millis(1500));
+    // 95 % of the 2 s attempt timeout (1.5 s opened the breaker on a registry answering
+    // every check in 1.8 s: 6.5 % answered in the degraded benchmark).
+    assert_eq!(d.slow_call_duration_threshold, Duration::from_millis(1900));
+    assert_eq!(
+        BreakerConfig::for_attempt_timeout(Duration::from_millis(800)).slow_call_duration_threshold,
+        Duration::from_millis(760)
+    );
     assert_eq!(d.recovery_probe_interval, Some(Duration::from_secs(1)));
     assert_eq!(d.open_wait(0), Duration::from_secs(15));
     assert_eq!(d.open_wait(1), Duration::from_secs(30));

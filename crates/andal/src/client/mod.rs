@@ -185,8 +185,8 @@ impl ClientBuilder {
         self
     }
     /// Circuit-breaker configuration for this client's upstream host (default
-    /// [`BreakerConfig::default`], with the slow-call threshold lowered to 3/4 of the
-    /// attempt timeout when that is shorter). Its slow-call threshold must be below the
+    /// [`BreakerConfig::for_attempt_timeout`]: the defaults, with the slow-call threshold
+    /// at 95 % of the attempt timeout). Its slow-call threshold must be below the
     /// attempt timeout, which caps every measured call: `build` refuses it otherwise.
     /// Recovery probes (`GET /v1/health`, at most one per second per host while open)
     /// are set here too (`recovery_probe_interval`).
@@ -308,13 +308,9 @@ impl ClientBuilder {
             budget = budget.with_listener(l.clone());
         }
         let explicit_breaker = self.breaker_config.is_some() || self.breaker_registry.is_some();
-        let breaker_config = self.breaker_config.unwrap_or_else(|| {
-            let mut c = BreakerConfig::default();
-            c.slow_call_duration_threshold = c
-                .slow_call_duration_threshold
-                .min(self.attempt_timeout.mul_f64(0.75));
-            c
-        });
+        let breaker_config = self
+            .breaker_config
+            .unwrap_or_else(|| BreakerConfig::for_attempt_timeout(self.attempt_timeout));
         let breaker = match self.breaker_registry {
             Some(r) => r.get(&host),
             None => {
