@@ -30,6 +30,8 @@
 //! ```
 
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items show their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod b64;
@@ -43,6 +45,7 @@ mod revocation;
 mod verify;
 
 #[cfg(feature = "issue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issue")))]
 pub mod issue;
 
 pub use b64::encode as b64url_encode;

@@ -21,6 +21,8 @@
 //!
 //! No raw NIK, name or birth date ever appears in `Debug`, `Display`, logs or errors.
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items show their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
 pub mod client;

@@ -146,6 +146,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
 /// Default transport (feature `https`, on by default): ureq 3 with rustls on ring, WebPKI roots, no redirects, connection
 /// pooling. Plain `http://` is only reachable when the client builder allows it.
 #[cfg(feature = "https")]
+#[cfg_attr(docsrs, doc(cfg(feature = "https")))]
 pub struct UreqTransport {
     agent: ureq::Agent,
     connect_timeout: Duration,
