@@ -5,10 +5,15 @@ Starts `andal-sandbox` (seed 7), then times serial checks of the same people thr
 (1) `andal.Client.verify` and (2) `andal::Client::verify` in Rust (the `rust_overhead`
 example of this crate), plus offline calls that never touch the network (`Nik.parse`,
 an invalid NIK raising `InvalidNik`). The difference of (1) and (2) is the binding's
-overhead per call (argument conversion, GIL release/re-acquire, JSON decision decoding,
-dataclass construction). Also times `verify_many` with 8 threads.
+overhead per call (argument conversion, GIL release/re-acquire, result construction).
+Also times `verify_many` with 8 threads.
 
-    python bindings/python/bench/overhead.py [--rounds 2000] [--release]
+    python bindings/python/bench/overhead.py [--rounds 2000] [--release] [--baseline DIR]
+
+`--baseline DIR` also times `Client.verify` of another build of the package (installed
+with `pip install --target DIR <wheel>`, e.g. the previous commit's) in a subprocess
+against the same sandbox, in the same run, alternating blocks with this build so that
+both see the same machine load.
 
 Build the extension with the same profile (`maturin develop --release`) for a fair
 comparison with `--release`.
@@ -52,11 +57,29 @@ def timed(fn: Callable[[int], object], rounds: int) -> Dict[str, float]:
     }
 
 
+def worker(url: str, people: List[Dict[str, Any]], rounds: int) -> Dict[str, float]:
+    """Time serial `Client.verify` calls of the imported `andal` (the baseline's, when run
+    with `--worker` and the baseline on PYTHONPATH)."""
+    with andal.Client(url, PARTNER, KEY, allow_insecure_http=True) as client:
+        def py_verify(i: int) -> object:
+            p = people[i % len(people)]
+            return client.verify(nik=p["nik"], full_name=p["full_name"], birth_date=p["birth_date"])
+
+        timed(py_verify, 10)  # warm-up
+        return timed(py_verify, rounds)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--release", action="store_true", help="build the sandbox and Rust side in release")
+    ap.add_argument("--baseline", help="directory holding another build of the andal package")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)  # URL: time this build, print JSON
     args = ap.parse_args()
+    if args.worker:
+        people_in = [json.loads(line) for line in sys.stdin.read().splitlines()]
+        print(json.dumps(worker(args.worker, people_in, args.rounds)))
+        return 0
     profile = ["--release"] if args.release else []
     subdir = "release" if args.release else "debug"
     subprocess.run(["cargo", "build", "-q", *profile, "-p", "andal-sandbox",
@@ -77,14 +100,16 @@ def main() -> int:
         rust = subprocess.run([str(rust_bin), url, PARTNER, KEY, str(args.rounds)],
                               input=people_jsonl, check=True, capture_output=True, text=True)
         results["rust_verify"] = json.loads(rust.stdout)
+        results["python_verify"] = worker(url, people, args.rounds)
+        if args.baseline:
+            env = dict(os.environ, PYTHONPATH=os.path.abspath(args.baseline))
+            base = subprocess.run([sys.executable, __file__, "--worker", url, "--rounds", str(args.rounds)],
+                                  input=people_jsonl, env=env, check=True, capture_output=True, text=True)
+            results["baseline_python_verify"] = json.loads(base.stdout)
+            # This build again, after the baseline: the pair brackets the baseline in time.
+            results["python_verify_again"] = worker(url, people, args.rounds)
 
         with andal.Client(url, PARTNER, KEY, allow_insecure_http=True) as client:
-            def py_verify(i: int) -> object:
-                p = people[i % len(people)]
-                return client.verify(nik=p["nik"], full_name=p["full_name"], birth_date=p["birth_date"])
-
-            timed(py_verify, 10)  # warm-up
-            results["python_verify"] = timed(py_verify, args.rounds)
 
             def bad_nik(i: int) -> object:
                 try:
@@ -107,6 +132,10 @@ def main() -> int:
         # Medians: the means carry the machine's scheduling noise (long tails).
         py, rs = results["python_verify"]["p50_us"], results["rust_verify"]["p50_us"]
         results["binding_overhead_p50_us"] = round(py - rs, 1)
+        if args.baseline:
+            again = results["python_verify_again"]["p50_us"]
+            results["binding_overhead_again_p50_us"] = round(again - rs, 1)
+            results["baseline_overhead_p50_us"] = round(results["baseline_python_verify"]["p50_us"] - rs, 1)
         print(json.dumps(results, indent=2))
     finally:
         proc.kill()

@@ -19,6 +19,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyModule};
 
+mod convert;
+
 /// The Python module that defines the exception classes (pure Python, so they can use
 /// multiple inheritance such as `InvalidNik(InvalidInput, ValueError)` and carry typed
 /// attributes).
@@ -537,6 +539,38 @@ fn generate_journal_key(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
         .map_err(|e| to_pyerr(py, Error::Journal(Arc::new(e))))
 }
 
+fn check_options(
+    py: Python<'_>,
+    idempotency_key: Option<String>,
+    deadline: Option<f64>,
+    token: Option<String>,
+) -> PyResult<CheckOptions> {
+    let mut opts = CheckOptions::default();
+    if let Some(k) = idempotency_key {
+        opts = opts.idempotency_key(k);
+    }
+    if let Some(d) = deadline {
+        opts = opts.deadline(seconds(py, "deadline", d)?);
+    }
+    if let Some(t) = token {
+        opts = opts.token(t);
+    }
+    Ok(opts)
+}
+
+fn parse_query(
+    nik: &str,
+    full_name: &str,
+    birth_date: &str,
+    birth_place: Option<String>,
+) -> Result<andal::Query, Error> {
+    let mut query = andal::Query::parse(nik, full_name, birth_date)?;
+    if let Some(place) = birth_place {
+        query = query.with_birth_place(place)?;
+    }
+    Ok(query)
+}
+
 /// The native client. Use `andal.Client`, which wraps it with keyword arguments,
 /// dataclass results, batches and asyncio.
 #[pyclass(frozen, module = "andal._andal")]
@@ -716,43 +750,32 @@ impl NativeClient {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// One check. Returns the decision as JSON (the core's serde form); the Python layer
-    /// turns it into a `Decision`. The GIL is released for validation and the network.
+    /// One check. Returns an `andal.Decision`, built directly from the core's value (no
+    /// JSON in between). The GIL is released for validation and the network.
     #[pyo3(signature = (nik, full_name, birth_date, birth_place=None, idempotency_key=None, deadline=None, token=None))]
     #[allow(clippy::too_many_arguments)]
-    fn verify(
+    fn verify<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         nik: String,
         full_name: String,
-        birth_date: &Bound<'_, PyAny>,
+        birth_date: &Bound<'py, PyAny>,
         birth_place: Option<String>,
         idempotency_key: Option<String>,
         deadline: Option<f64>,
         token: Option<String>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client()?;
         let birth_date = date_string(birth_date)?;
-        let mut opts = CheckOptions::default();
-        if let Some(k) = idempotency_key {
-            opts = opts.idempotency_key(k);
-        }
-        if let Some(d) = deadline {
-            opts = opts.deadline(seconds(py, "deadline", d)?);
-        }
-        if let Some(t) = token {
-            opts = opts.token(t);
-        }
-        let outcome = py.detach(move || -> Result<String, Error> {
-            let mut query = andal::Query::parse(&nik, &full_name, &birth_date)?;
-            if let Some(place) = birth_place {
-                query = query.with_birth_place(place)?;
-            }
-            let decision = client.verify_with(&query, &opts)?;
-            serde_json::to_string(&decision)
-                .map_err(|e| Error::Protocol(format!("cannot encode decision: {e}")))
+        let opts = check_options(py, idempotency_key, deadline, token)?;
+        let outcome = py.detach(move || -> Result<andal::Decision, Error> {
+            let query = parse_query(&nik, &full_name, &birth_date, birth_place)?;
+            client.verify_with(&query, &opts)
         });
-        outcome.map_err(|e| to_pyerr(py, e))
+        match outcome {
+            Ok(decision) => convert::decision(py, &decision),
+            Err(e) => Err(to_pyerr(py, e)),
+        }
     }
 
     fn __repr__(&self) -> String {

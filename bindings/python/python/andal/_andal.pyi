@@ -3,6 +3,8 @@
 import datetime
 from typing import Any, Callable, Optional, Union, final
 
+from ._types import Decision
+
 __version__: str
 __all__ = ["NativeClient", "Nik", "__version__", "generate_journal_key", "mask_nik", "normalize_name"]
 
@@ -83,7 +85,7 @@ class NativeClient:
         idempotency_key: Optional[str] = None,
         deadline: Optional[float] = None,
         token: Optional[str] = None,
-    ) -> str: ...
+    ) -> Decision: ...
 
 def normalize_name(name: str) -> str: ...
 def mask_nik(value: str) -> str: ...

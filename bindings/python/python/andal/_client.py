@@ -218,7 +218,7 @@ class Client:
         answer offline when the registry cannot (if trust roots, a journal and the
         fallback policy allow it); the decision then says ``is_offline``.
         """
-        raw = self._native.verify(
+        return self._native.verify(
             _nik_digits(nik),
             full_name,
             birth_date,
@@ -227,7 +227,6 @@ class Client:
             None if deadline is None else float(deadline),
             token,
         )
-        return Decision._from_json(json.loads(raw))
 
     async def verify_async(
         self,
