@@ -12,8 +12,9 @@ Also times `verify_many` with 8 threads.
 
 `--baseline DIR` also times `Client.verify` of another build of the package (installed
 with `pip install --target DIR <wheel>`, e.g. the previous commit's) in a subprocess
-against the same sandbox, in the same run, alternating blocks with this build so that
-both see the same machine load.
+against the same sandbox, in the same run. Rust, this build and the baseline run in
+alternating blocks (`--blocks`), so that all see the same machine load; each figure is
+the median of the per-block medians.
 
 Build the extension with the same profile (`maturin develop --release`) for a fair
 comparison with `--release`.
@@ -73,6 +74,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--release", action="store_true", help="build the sandbox and Rust side in release")
+    ap.add_argument("--blocks", type=int, default=10, help="alternating measurement blocks")
     ap.add_argument("--baseline", help="directory holding another build of the andal package")
     ap.add_argument("--worker", help=argparse.SUPPRESS)  # URL: time this build, print JSON
     args = ap.parse_args()
@@ -97,17 +99,29 @@ def main() -> int:
         url = proc.stdout.readline().strip()
         results: Dict[str, Any] = {"profile": subdir, "python": sys.version.split()[0]}
 
-        rust = subprocess.run([str(rust_bin), url, PARTNER, KEY, str(args.rounds)],
-                              input=people_jsonl, check=True, capture_output=True, text=True)
-        results["rust_verify"] = json.loads(rust.stdout)
-        results["python_verify"] = worker(url, people, args.rounds)
+        # Alternate blocks (Rust, this build, baseline build) so that all of them see the
+        # same machine load; report the median of the per-block medians.
+        per_block = max(1, args.rounds // args.blocks)
+        blocks: Dict[str, List[Dict[str, float]]] = {"rust_verify": [], "python_verify": []}
         if args.baseline:
-            env = dict(os.environ, PYTHONPATH=os.path.abspath(args.baseline))
-            base = subprocess.run([sys.executable, __file__, "--worker", url, "--rounds", str(args.rounds)],
-                                  input=people_jsonl, env=env, check=True, capture_output=True, text=True)
-            results["baseline_python_verify"] = json.loads(base.stdout)
-            # This build again, after the baseline: the pair brackets the baseline in time.
-            results["python_verify_again"] = worker(url, people, args.rounds)
+            blocks["baseline_python_verify"] = []
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(args.baseline or "."))
+        for _ in range(args.blocks):
+            rust = subprocess.run([str(rust_bin), url, PARTNER, KEY, str(per_block)],
+                                  input=people_jsonl, check=True, capture_output=True, text=True)
+            blocks["rust_verify"].append(json.loads(rust.stdout))
+            blocks["python_verify"].append(worker(url, people, per_block))
+            if args.baseline:
+                base = subprocess.run([sys.executable, __file__, "--worker", url, "--rounds", str(per_block)],
+                                      input=people_jsonl, env=env, check=True, capture_output=True, text=True)
+                blocks["baseline_python_verify"].append(json.loads(base.stdout))
+        for name, runs in blocks.items():
+            results[name] = {
+                "calls": sum(r["calls"] for r in runs),
+                "blocks": len(runs),
+                "p50_us": round(statistics.median(r["p50_us"] for r in runs), 1),
+                "block_p50s_us": [r["p50_us"] for r in runs],
+            }
 
         with andal.Client(url, PARTNER, KEY, allow_insecure_http=True) as client:
 
@@ -133,8 +147,6 @@ def main() -> int:
         py, rs = results["python_verify"]["p50_us"], results["rust_verify"]["p50_us"]
         results["binding_overhead_p50_us"] = round(py - rs, 1)
         if args.baseline:
-            again = results["python_verify_again"]["p50_us"]
-            results["binding_overhead_again_p50_us"] = round(again - rs, 1)
             results["baseline_overhead_p50_us"] = round(results["baseline_python_verify"]["p50_us"] - rs, 1)
         print(json.dumps(results, indent=2))
     finally:

@@ -571,51 +571,50 @@ fn parse_query(
     Ok(query)
 }
 
-/// The native client. Use `andal.Client`, which wraps it with keyword arguments,
-/// dataclass results, batches and asyncio.
-#[pyclass(frozen, module = "andal._andal")]
-struct NativeClient {
-    inner: Mutex<Option<andal::Client>>,
+/// The constructor arguments shared by `NativeClient` and `NativeAsyncClient` (the same
+/// options as `andal.Client`'s keyword arguments).
+struct Settings {
     base_url: String,
     partner_id: String,
+    api_key: String,
+    deadline: f64,
+    attempt_timeout: f64,
+    allow_insecure_http: bool,
+    max_response_bytes: Option<u64>,
+    breaker: Option<BreakerSettings>,
+    count_throttling_as_failure: bool,
+    retry: Option<RetrySettings>,
+    on_event: Option<Py<PyAny>>,
+    trust_roots: Option<Vec<String>>,
+    trust_cache_dir: Option<PathBuf>,
+    journal_path: Option<PathBuf>,
+    journal_key: Option<Vec<u8>>,
+    fallback: Option<FallbackSettings>,
 }
 
-impl NativeClient {
-    fn client(&self) -> PyResult<andal::Client> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| PyRuntimeError::new_err("the andal Client is closed"))
-    }
-}
-
-#[pymethods]
-impl NativeClient {
-    #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        base_url: String,
-        partner_id: String,
-        api_key: String,
-        deadline: f64,
-        attempt_timeout: f64,
-        allow_insecure_http: bool,
-        max_response_bytes: Option<u64>,
-        breaker: Option<BreakerSettings>,
-        count_throttling_as_failure: bool,
-        retry: Option<RetrySettings>,
-        on_event: Option<Py<PyAny>>,
-        trust_roots: Option<Vec<String>>,
-        trust_cache_dir: Option<PathBuf>,
-        journal_path: Option<PathBuf>,
-        journal_key: Option<Vec<u8>>,
-        fallback: Option<FallbackSettings>,
-    ) -> PyResult<Self> {
-        let mut builder = andal::Client::builder(base_url.clone())
-            .partner_id(partner_id.clone())
+impl Settings {
+    /// The core builder for these settings (every value validated into a `ConfigError`).
+    fn builder(self, py: Python<'_>) -> PyResult<andal::ClientBuilder> {
+        let Settings {
+            base_url,
+            partner_id,
+            api_key,
+            deadline,
+            attempt_timeout,
+            allow_insecure_http,
+            max_response_bytes,
+            breaker,
+            count_throttling_as_failure,
+            retry,
+            on_event,
+            trust_roots,
+            trust_cache_dir,
+            journal_path,
+            journal_key,
+            fallback,
+        } = self;
+        let mut builder = andal::Client::builder(base_url)
+            .partner_id(partner_id)
             .api_key(api_key)
             .allow_insecure_http(allow_insecure_http)
             .deadline(seconds(py, "deadline", deadline)?)
@@ -664,6 +663,72 @@ impl NativeClient {
         if let Some(settings) = fallback {
             builder = builder.fallback_policy(settings.build(py)?);
         }
+        Ok(builder)
+    }
+}
+
+/// The native client. Use `andal.Client`, which wraps it with keyword arguments,
+/// dataclass results, batches and asyncio.
+#[pyclass(frozen, module = "andal._andal")]
+struct NativeClient {
+    inner: Mutex<Option<andal::Client>>,
+    base_url: String,
+    partner_id: String,
+}
+
+impl NativeClient {
+    fn client(&self) -> PyResult<andal::Client> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("the andal Client is closed"))
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        base_url: String,
+        partner_id: String,
+        api_key: String,
+        deadline: f64,
+        attempt_timeout: f64,
+        allow_insecure_http: bool,
+        max_response_bytes: Option<u64>,
+        breaker: Option<BreakerSettings>,
+        count_throttling_as_failure: bool,
+        retry: Option<RetrySettings>,
+        on_event: Option<Py<PyAny>>,
+        trust_roots: Option<Vec<String>>,
+        trust_cache_dir: Option<PathBuf>,
+        journal_path: Option<PathBuf>,
+        journal_key: Option<Vec<u8>>,
+        fallback: Option<FallbackSettings>,
+    ) -> PyResult<Self> {
+        let builder = Settings {
+            base_url: base_url.clone(),
+            partner_id: partner_id.clone(),
+            api_key,
+            deadline,
+            attempt_timeout,
+            allow_insecure_http,
+            max_response_bytes,
+            breaker,
+            count_throttling_as_failure,
+            retry,
+            on_event,
+            trust_roots,
+            trust_cache_dir,
+            journal_path,
+            journal_key,
+            fallback,
+        }
+        .builder(py)?;
         let client = builder.build().map_err(|e| to_pyerr(py, e))?;
         Ok(NativeClient {
             inner: Mutex::new(Some(client)),
