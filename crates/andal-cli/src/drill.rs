@@ -98,6 +98,7 @@ struct DrillSummary {
     revoked_during_outage: usize,
     outage_report_path: String,
     svg_path: String,
+    page_path: String,
 }
 
 const DEADLINE: Duration = Duration::from_secs(2);
@@ -289,6 +290,10 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
     let svg_path = args.out.join("outage-timeline.svg");
     let svg = andal_report::render_timeline_svg(&report).map_err(|e| e.to_string())?;
     std::fs::write(&svg_path, svg).map_err(|e| e.to_string())?;
+    let page_path = args.out.join("outage-page.html");
+    let page = andal_report::render_page(&report, &andal_report::RenderOptions::default())
+        .map_err(|e| e.to_string())?;
+    std::fs::write(&page_path, page).map_err(|e| e.to_string())?;
 
     let max_ms = tally.max_ms.load(Ordering::Relaxed);
     let late = tally.late.load(Ordering::Relaxed);
@@ -342,6 +347,7 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
         );
         println!("outage report: {}", report_path.display());
         println!("timeline (SVG): {}", svg_path.display());
+        println!("outage page (HTML): {}", page_path.display());
         println!(
             "offline journal: andal journal --journal {} --key-file {}",
             journal_path.display(),
@@ -360,6 +366,7 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
         revoked_during_outage: revoked,
         outage_report_path: report_path.display().to_string(),
         svg_path: svg_path.display().to_string(),
+        page_path: page_path.display().to_string(),
     })
 }
 

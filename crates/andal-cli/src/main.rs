@@ -68,6 +68,31 @@ struct ReportArgs {
     /// Write the timeline chart to this SVG file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
+    /// Write the outage page (one self-contained HTML file, for print or a screen).
+    #[arg(long)]
+    html: Option<std::path::PathBuf>,
+    /// Write the status document (versioned JSON, see docs/status.md) to this file.
+    #[arg(long)]
+    status_json: Option<std::path::PathBuf>,
+    /// Language of the page and the SVG: `id` (Bahasa Indonesia) or `en`.
+    #[arg(long, default_value = "id", value_parser = parse_lang)]
+    lang: andal::Language,
+    /// The office's time zone: WIB (UTC+7), WITA (UTC+8) or WIT (UTC+9).
+    #[arg(long, default_value = "WIB", value_parser = parse_zone)]
+    tz: andal::OfficeZone,
+    /// The registry host named in the status document.
+    #[arg(long, default_value = "registry")]
+    host: String,
+}
+
+fn parse_lang(s: &str) -> Result<andal::Language, String> {
+    s.parse()
+        .map_err(|e: andal::locale::UnknownLanguage| e.to_string())
+}
+
+fn parse_zone(s: &str) -> Result<andal::OfficeZone, String> {
+    s.parse()
+        .map_err(|e: andal::locale::UnknownZone| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -259,19 +284,43 @@ fn report(args: &ReportArgs) -> ExitCode {
         }
     };
     print!("{}", report.summary_text());
-    if let Some(path) = &args.svg {
-        let written = andal_report::render_timeline_svg(&report)
-            .map_err(|e| e.to_string())
-            .and_then(|svg| std::fs::write(path, svg).map_err(|e| e.to_string()));
-        match written {
-            Ok(()) => println!("timeline (SVG): {}", path.display()),
-            Err(e) => {
-                eprintln!("andal report: {e}");
-                return Outcome::Config.code();
-            }
+    match write_report_outputs(&report, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("andal report: {e}");
+            Outcome::Config.code()
         }
     }
-    ExitCode::SUCCESS
+}
+
+/// Writes whichever of the SVG, the page and the status document were asked for, from any
+/// outage report (one node's, or a fleet's).
+fn write_report_outputs(
+    report: &andal::outage::OutageReport,
+    args: &ReportArgs,
+) -> Result<(), String> {
+    let opts = andal_report::RenderOptions::new(args.lang, args.tz);
+    let write = |path: &std::path::Path, what: &str, text: String| {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{what}: {}", path.display());
+        Ok::<(), String>(())
+    };
+    if let Some(path) = &args.svg {
+        let svg =
+            andal_report::render_timeline_svg_with(report, &opts).map_err(|e| e.to_string())?;
+        write(path, "timeline (SVG)", svg)?;
+    }
+    if let Some(path) = &args.html {
+        let page = andal_report::render_page(report, &opts).map_err(|e| e.to_string())?;
+        write(path, "outage page (HTML)", page)?;
+    }
+    if let Some(path) = &args.status_json {
+        let doc =
+            andal_report::status_document(report, &args.host, andal_report::status::DEFAULT_WINDOW)
+                .map_err(|e| e.to_string())?;
+        write(path, "status document (JSON)", doc.to_json())?;
+    }
+    Ok(())
 }
 
 fn verify(args: VerifyArgs) -> ExitCode {

@@ -163,6 +163,49 @@ fn quick_drill_then_report_and_journal_read_its_output() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Incident #1"));
     assert!(svg2.exists());
+    let page = std::fs::read_to_string(dir.path().join("outage-page.html")).unwrap();
+    assert!(page.contains("<html lang=\"id\">") && page.contains("WIB"));
+
+    // The page, the SVG and the status document in English, WITA.
+    let html = dir.path().join("page-en.html");
+    let svg3 = dir.path().join("en.svg");
+    let status = dir.path().join("status.json");
+    let out = andal(&[
+        "report",
+        "--input",
+        report.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--svg",
+        svg3.to_str().unwrap(),
+        "--status-json",
+        status.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--tz",
+        "WITA",
+        "--host",
+        "registry.example",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<html lang=\"en\">") && page.contains("WITA"));
+    assert!(page.contains("Outage 1") && !page.contains("WIB"));
+    assert!(std::fs::read_to_string(&svg3).unwrap().contains("WITA"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&status).unwrap()).unwrap();
+    assert_eq!(doc["status_version"], 1);
+    assert_eq!(doc["registries"][0]["host"], "registry.example");
+    assert_eq!(doc["registries"][0]["state"], "operational");
+    assert!(!doc["incidents"].as_array().unwrap().is_empty());
+    // A bad zone is a clear error, not a panic.
+    let out = andal(&["report", "--input", report.to_str().unwrap(), "--tz", "CET"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WIB, WITA or WIT"));
 
     // `andal journal` lists the drill's offline decisions, all reconciled, masked.
     let out = andal(&[

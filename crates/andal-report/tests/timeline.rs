@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use andal::locale::{Language, OfficeZone};
 use andal::outage::{CheckOutcome, OutageConfig, OutageRecorder, ReconciliationOutcome};
-use andal_report::render_timeline_svg;
+use andal_report::{RenderOptions, render_timeline_svg, render_timeline_svg_with};
 use andal_resilience::{
     BreakerState, EventListener, FailureKind, ManualClock, ResilienceEvent, SharedClock,
 };
@@ -71,7 +72,7 @@ fn synthetic() -> andal::outage::OutageReport {
 }
 
 #[test]
-fn renders_a_valid_svg_with_incident_rectangles() {
+fn renders_a_valid_svg_with_incident_spans_and_headlines() {
     let report = synthetic();
     assert_eq!(report.incidents.len(), 2);
     let svg = render_timeline_svg(&report).unwrap();
@@ -85,27 +86,99 @@ fn renders_a_valid_svg_with_incident_rectangles() {
         .collect();
     assert_eq!(incidents.len(), 2);
     assert_eq!(incidents[0].attribute("data-incident"), Some("1"));
-    let w: i32 = incidents[0].attribute("width").unwrap().parse().unwrap();
-    assert!(w > 100, "a 40 s incident in a ~100 s window is wide: {w}");
-    let tip = incidents[0]
+    let rect = incidents[0]
         .descendants()
-        .find(|n| n.has_tag_name("title"))
+        .find(|n| n.has_tag_name("rect"))
         .unwrap();
-    assert!(tip.text().unwrap().contains("http_503 x3"));
-    // Breaker colours: closed, half-open is too short to be sure of a bucket, open.
-    assert!(svg.contains("#66BB6A") || svg.contains("#66bb6a"));
-    assert!(svg.contains("#E53935") || svg.contains("#e53935"));
+    let w: f64 = rect.attribute("width").unwrap().parse().unwrap();
+    assert!(w > 100.0, "a 40 s incident in a ~100 s window is wide: {w}");
+    // The headline is in the picture, not only in a tooltip: plain words, whole numbers.
+    let headlines: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("headline"))
+        .map(|n| n.text().unwrap().to_owned())
+        .collect();
+    assert_eq!(headlines.len(), 4, "two lines per incident: {headlines:?}");
+    let inc = &report.incidents[0];
+    assert!(headlines[0].starts_with("Gangguan 1: "), "{}", headlines[0]);
+    assert!(headlines[0].contains("WIB"), "{}", headlines[0]);
+    assert!(
+        headlines[0].contains("Server Dukcapil mengalami kesalahan"),
+        "{}",
+        headlines[0]
+    );
+    assert!(
+        headlines[1].starts_with(&format!(
+            "{} orang dilayani luring, {} orang ditolak; pemeriksaan ulang: {} dibenarkan, 0 dibantah",
+            inc.checks.offline, inc.checks.refused, inc.reconciliation.confirmed
+        )),
+        "{}",
+        headlines[1]
+    );
+    assert!(
+        headlines[2].contains("sekarang"),
+        "ongoing: {}",
+        headlines[2]
+    );
     for label in [
-        "breaker state",
-        "checks per second",
-        "offline share",
-        "online",
-        "refused",
+        "Sambungan",
+        "Orang yang diperiksa per detik",
+        "ditolak",
+        "dilayani luring",
+        "normal",
     ] {
         assert!(svg.contains(label), "{label}");
     }
-    // No personal data could be in it; nothing external referenced.
+    // No engineer words, no raw labels.
+    for word in ["breaker", "half-open", "http_503", "Outage record"] {
+        assert!(!svg.contains(word), "{word}");
+    }
+    // Axis labels are whole numbers (counts) or whole percentages.
+    for axis in doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("axis"))
+    {
+        for t in axis.descendants().filter(|n| n.has_tag_name("text")) {
+            let v = t.text().unwrap().trim_end_matches(" %");
+            assert!(v.parse::<u64>().is_ok(), "axis label {v:?}");
+        }
+    }
+    // Every legend sits above the plot it explains, never over the bars or lines.
+    let bar_top = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("bars"))
+        .flat_map(|g| g.children().filter(|c| c.has_tag_name("rect")))
+        .map(|r| r.attribute("y").unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let legend_bottom = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("legend legend-people"))
+        .flat_map(|g| g.children().filter(|c| c.has_tag_name("rect")))
+        .map(|r| r.attribute("y").unwrap().parse::<f64>().unwrap() + 12.0)
+        .fold(0.0, f64::max);
+    assert!(
+        legend_bottom < bar_top,
+        "legend {legend_bottom} over bars {bar_top}"
+    );
+    // The share turned away is plotted.
+    assert!(
+        doc.descendants()
+            .any(|n| n.attribute("class") == Some("share-refused"))
+    );
+    // Nothing external referenced.
     assert!(!svg.contains("href"));
+}
+
+#[test]
+fn english_and_other_zones() {
+    let report = synthetic();
+    let opts = RenderOptions::new(Language::English, OfficeZone::Wit);
+    let svg = render_timeline_svg_with(&report, &opts).unwrap();
+    roxmltree::Document::parse(&svg).unwrap();
+    assert!(svg.contains("Outage 1: "));
+    assert!(svg.contains("WIT") && !svg.contains("WIB"));
+    assert!(svg.contains("People checked per second"));
+    assert!(!svg.contains("Gangguan"));
 }
 
 #[test]
@@ -122,7 +195,7 @@ fn no_panic_on_an_empty_report() {
     report.series.buckets.clear();
     let svg = render_timeline_svg(&report).unwrap();
     assert!(svg.starts_with("<svg"));
-    assert!(svg.contains("no data"));
+    assert!(svg.contains("Belum ada data"));
     roxmltree::Document::parse(&svg).unwrap();
 }
 
@@ -147,15 +220,18 @@ fn a_bad_timestamp_is_an_error_not_a_panic() {
 }
 
 #[test]
-#[ignore = "writes target/outage-timeline.svg for a look"]
+#[ignore = "writes target/outage-timeline.svg and target/outage-page.html for a look"]
 fn write_sample() {
-    let svg = render_timeline_svg(&synthetic()).unwrap();
+    let report = synthetic();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
     std::fs::write(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../target/outage-timeline.svg"
-        ),
-        svg,
+        format!("{dir}/outage-timeline.svg"),
+        render_timeline_svg(&report).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        format!("{dir}/outage-page.html"),
+        andal_report::render_page(&report, &RenderOptions::default()).unwrap(),
     )
     .unwrap();
 }

@@ -28,7 +28,9 @@ pub mod api;
 pub mod client;
 pub mod decision;
 pub mod error;
+pub mod locale;
 pub mod nik;
+pub mod notice;
 pub mod offline;
 pub mod outage;
 pub mod query;
@@ -46,7 +48,9 @@ pub use client::{
 };
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
+pub use locale::{Language, OfficeZone};
 pub use nik::{District, Nik, NikError, Region, Sex};
+pub use notice::{Notice, NoticeCode};
 pub use offline::{
     FallbackPolicy, FallbackRefusal, FallbackTrigger, JournalKey, RootKey, TrustStatus,
 };

@@ -945,6 +945,15 @@ impl OutageRecorder {
         self.state.lock().open
     }
 
+    /// When the open incident began (wall time), if one is open: the "since when" of an
+    /// [`ANDAL-UNAVAILABLE`](crate::notice::NoticeCode::Unavailable) notice.
+    pub fn current_incident_start(&self) -> Option<SystemTime> {
+        let st = self.state.lock();
+        st.open
+            .and_then(|_| st.incidents.back())
+            .map(|i| i.start_wall)
+    }
+
     /// The last breaker state seen.
     pub fn breaker_state(&self) -> BreakerState {
         self.state.lock().breaker
