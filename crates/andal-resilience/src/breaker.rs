@@ -588,6 +588,73 @@ impl Drop for RecoveryProbe<'_> {
     }
 }
 
+/// A [`Permit`] that owns a handle to its breaker ([`CircuitBreaker::try_acquire_owned`]),
+/// for state machines that outlive a borrow (the async check engine). Same contract:
+/// dropping it without [`record`](Self::record) counts as [`CallOutcome::Ignored`] and
+/// frees its half-open slot, which is what a cancelled async check relies on.
+#[must_use = "record the call's outcome with OwnedPermit::record"]
+#[derive(Debug)]
+pub struct OwnedPermit {
+    breaker: Arc<CircuitBreaker>,
+    generation: u64,
+    state: BreakerState,
+    done: bool,
+}
+
+impl OwnedPermit {
+    /// The state in which the call was admitted.
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Reports how the call ended and how long it took (for the slow-call rate).
+    pub fn record(mut self, outcome: CallOutcome, duration: Duration) {
+        self.done = true;
+        self.breaker
+            .on_result(self.generation, self.state, outcome, duration);
+    }
+}
+
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        if !self.done {
+            self.breaker.on_result(
+                self.generation,
+                self.state,
+                CallOutcome::Ignored,
+                Duration::ZERO,
+            );
+        }
+    }
+}
+
+/// A [`RecoveryProbe`] that owns a handle to its breaker
+/// ([`CircuitBreaker::try_start_recovery_probe_owned`]). Dropping it without
+/// [`finish`](Self::finish) counts as an unhealthy answer and frees the probe slot.
+#[must_use = "report the probe's result with OwnedRecoveryProbe::finish"]
+#[derive(Debug)]
+pub struct OwnedRecoveryProbe {
+    breaker: Arc<CircuitBreaker>,
+    generation: u64,
+    done: bool,
+}
+
+impl OwnedRecoveryProbe {
+    /// Reports the probe (see [`RecoveryProbe::finish`]).
+    pub fn finish(mut self, healthy: bool) {
+        self.done = true;
+        self.breaker.on_probe(self.generation, healthy);
+    }
+}
+
+impl Drop for OwnedRecoveryProbe {
+    fn drop(&mut self) {
+        if !self.done {
+            self.breaker.on_probe(self.generation, false);
+        }
+    }
+}
+
 impl CircuitBreaker {
     /// A closed breaker named `name` (the upstream host; it appears in events).
     pub fn new(name: impl Into<Arc<str>>, config: BreakerConfig, clock: &SharedClock) -> Self {
@@ -670,6 +737,31 @@ impl CircuitBreaker {
             }
             _ => self.acquire_slow(g),
         }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for a caller holding the breaker in an `Arc`:
+    /// the permit owns a handle instead of borrowing.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, Rejected> {
+        let mut p = self.try_acquire()?;
+        // The owned permit takes over the recording duty.
+        p.done = true;
+        Ok(OwnedPermit {
+            breaker: Arc::clone(self),
+            generation: p.generation,
+            state: p.state,
+            done: false,
+        })
+    }
+
+    /// [`try_start_recovery_probe`](Self::try_start_recovery_probe) with an owned handle.
+    pub fn try_start_recovery_probe_owned(self: &Arc<Self>) -> Option<OwnedRecoveryProbe> {
+        let mut p = self.try_start_recovery_probe()?;
+        p.done = true;
+        Some(OwnedRecoveryProbe {
+            breaker: Arc::clone(self),
+            generation: p.generation,
+            done: false,
+        })
     }
 
     #[cold]

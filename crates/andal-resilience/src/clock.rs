@@ -4,6 +4,8 @@
 //! so tests drive hours of outage in microseconds without a single real sleep.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -46,6 +48,23 @@ impl Clock for SystemClock {
         }
     }
 }
+
+/// The future an [`AsyncSleep`] returns.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The async side of a [`Clock`]: waits until an instant of that clock without blocking a
+/// thread. Every async wait of the check engine (backoff) goes through it, so the same
+/// [`ManualClock`] drives blocking and async tests: its implementation advances the clock
+/// to the instant at once, exactly as its [`Clock::sleep`] does for the blocking driver.
+/// Runtime-agnostic (`andal` ships a tokio implementation behind its `tokio` feature).
+pub trait AsyncSleep: Send + Sync + fmt::Debug {
+    /// Resolves once the paired clock's [`Clock::now`] has reached `deadline` (at once
+    /// when it already has).
+    fn sleep_until(&self, deadline: Instant) -> Sleep;
+}
+
+/// A timer shared between pieces.
+pub type SharedTimer = Arc<dyn AsyncSleep>;
 
 /// The wall time a [`ManualClock::new`] starts at: 2023-11-14T22:13:20Z (Unix 1 700 000 000).
 pub const MANUAL_CLOCK_DEFAULT_WALL: Duration = Duration::from_secs(1_700_000_000);
@@ -130,6 +149,18 @@ impl Clock for ManualClock {
                 Some(v.saturating_add(n))
             });
         self.advance(d);
+    }
+}
+
+impl AsyncSleep for ManualClock {
+    /// Advances the clock to `deadline` (counted in [`total_slept`](Self::total_slept)) and
+    /// resolves at once: async tests run hours of backoff without a real wait.
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        let wait = deadline.saturating_duration_since(self.now());
+        if !wait.is_zero() {
+            self.sleep(wait);
+        }
+        Box::pin(std::future::ready(()))
     }
 }
 

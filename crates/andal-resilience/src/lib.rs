@@ -87,10 +87,11 @@ pub mod throttle;
 
 pub use breaker::{
     BreakerConfig, BreakerConfigBuilder, BreakerHealth, BreakerRegistry, BreakerState, CallOutcome,
-    CircuitBreaker, Permit, RecoveryProbe, Rejected, SLOW_CALL_SHARE, SlidingWindow,
+    CircuitBreaker, OwnedPermit, OwnedRecoveryProbe, Permit, RecoveryProbe, Rejected,
+    SLOW_CALL_SHARE, SlidingWindow,
 };
 pub use budget::{RetryBudget, RetryBudgetConfig};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{AsyncSleep, Clock, ManualClock, SharedClock, SharedTimer, Sleep, SystemClock};
 pub use deadline::Deadline;
 pub use error::ConfigError;
 pub use events::{EventListener, RecordingListener, ResilienceEvent, TRACING_TARGET};
@@ -113,5 +114,7 @@ mod send_sync {
         assert_send_sync::<super::ManualClock>();
         assert_send_sync::<super::RecordingListener>();
         assert_send_sync::<super::Permit<'static>>();
+        assert_send_sync::<super::OwnedPermit>();
+        assert_send_sync::<super::OwnedRecoveryProbe>();
     }
 }

@@ -27,6 +27,7 @@
 pub mod api;
 pub mod client;
 pub mod decision;
+mod engine;
 pub mod error;
 pub mod locale;
 pub mod nik;
@@ -44,7 +45,8 @@ pub use andal_journal::{RecoveryReport, TailRecovery};
 /// The resilience pieces the client composes (clock, deadline, retry, budget, breaker, events).
 pub use andal_resilience as resilience;
 pub use client::{
-    CheckOptions, Client, ClientBuilder, ClientHealth, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE,
+    AsyncClient, CheckOptions, Client, ClientBuilder, ClientHealth, DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_DEADLINE, Spawner,
 };
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};
@@ -59,7 +61,9 @@ pub use reconcile::{
     Contradiction, JournalItem, JournalView, ReconcileItem, ReconcileOutcome, ReconcileReport,
     inspect_journal, read_journal,
 };
-pub use transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError};
+pub use transport::{
+    AsyncTransport, FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError,
+};
 
 /// Re-export of the date type used in queries.
 pub use time::Date;

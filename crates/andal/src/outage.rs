@@ -217,6 +217,11 @@ pub struct CheckCounts {
     /// citizen checks: counted here only, never in `online`/`refused` or [`total`](Self::total).
     #[serde(default)]
     pub rechecks: u64,
+    /// Citizen checks dropped by their caller before they were decided (an
+    /// [`AsyncClient`](crate::AsyncClient) future cancelled). Counted here only, never in
+    /// [`total`](Self::total): no decision was returned.
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 impl CheckCounts {
@@ -234,6 +239,7 @@ impl CheckCounts {
         self.refused += o.refused;
         self.rejected += o.rejected;
         self.rechecks += o.rechecks;
+        self.cancelled += o.cancelled;
     }
     /// All checks.
     pub fn total(&self) -> u64 {
@@ -549,6 +555,9 @@ fn checks_text(c: &CheckCounts) -> String {
     );
     if c.rechecks > 0 {
         let _ = write!(s, " (+{} reconciliation re-checks)", c.rechecks);
+    }
+    if c.cancelled > 0 {
+        let _ = write!(s, " (+{} cancelled)", c.cancelled);
     }
     s
 }
@@ -884,6 +893,18 @@ impl OutageRecorder {
         if st.open.is_some() {
             let inc = st.incidents.back_mut().expect("open incident is kept");
             inc.checks.rechecks += 1;
+        }
+    }
+
+    /// Counts one citizen check its caller dropped before it was decided (a cancelled
+    /// async check): in the totals and the open incident, if any. It neither opens nor
+    /// closes an incident and is not part of [`CheckCounts::total`].
+    pub fn record_cancelled(&self) {
+        let mut st = self.state.lock();
+        st.totals.checks.cancelled += 1;
+        if st.open.is_some() {
+            let inc = st.incidents.back_mut().expect("open incident is kept");
+            inc.checks.cancelled += 1;
         }
     }
 

@@ -4,7 +4,14 @@
 //! (status mapping, content type, size) whatever the transport.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+
+#[cfg(feature = "tokio")]
+mod on_tokio;
+#[cfg(feature = "tokio")]
+pub use on_tokio::{HyperTransport, TokioTimer};
 
 pub use andal_resilience::FailureKind;
 
@@ -141,6 +148,29 @@ pub trait Transport: Send + Sync + fmt::Debug {
         timeout: Duration,
         max_body: u64,
     ) -> Result<HttpResponse, TransportError>;
+}
+
+/// The future an [`AsyncTransport`] returns.
+pub type SendFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>;
+
+/// The async [`Transport`]: sends one request within `timeout` (connect + send + full
+/// response), enforces `max_body` and classifies failures, without blocking a thread.
+/// Object-safe and runtime-agnostic: a bank implements it over its own HTTP client and
+/// pool; the `tokio` feature ships [`HyperTransport`].
+///
+/// The timeout is the transport's to enforce (as for the blocking trait): the
+/// [`AsyncClient`](crate::AsyncClient) counts on the future resolving within it, with
+/// `ReadTimeout` / `ConnectTimeout` when it cannot. Dropping the future must abandon the
+/// request (the client does so when its caller cancels a check).
+pub trait AsyncTransport: Send + Sync + fmt::Debug {
+    /// Send one request; never retry internally (the client owns retries).
+    fn send<'a>(
+        &'a self,
+        request: &'a HttpRequest,
+        timeout: Duration,
+        max_body: u64,
+    ) -> SendFuture<'a>;
 }
 
 /// Default transport (feature `https`, on by default): ureq 3 with rustls on ring, WebPKI roots, no redirects, connection

@@ -1,31 +1,37 @@
-//! `Client`: composes validation, transport, the resilience pieces and the offline
-//! fallback in the order of one check.
+//! The clients: [`ClientBuilder`] builds the shared engine core once; [`Client`] is the
+//! blocking driver over it and [`AsyncClient`] the async one (see `crate::engine`).
 
-mod fallback;
-mod reconcile;
-mod trust;
+mod async_client;
+mod journal_writer;
+
+pub use crate::engine::new_idempotency_key;
+use crate::engine::trust::DEFAULT_TRUST_REFRESH;
+pub use async_client::AsyncClient;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use andal_resilience::{
-    AdaptiveThrottle, BreakerConfig, BreakerHealth, BreakerRegistry, BreakerState, CallOutcome,
-    CircuitBreaker, Deadline, EventListener, FailureKind as Kind, RetryBudget, RetryBudgetConfig,
-    RetryDecision, RetryPolicy, RetryPolicyBuilder, SharedClock, StopReason, SystemClock,
-    ThrottleConfig,
+    AdaptiveThrottle, BreakerConfig, BreakerHealth, BreakerRegistry, CircuitBreaker, EventListener,
+    RetryBudget, RetryBudgetConfig, RetryPolicy, RetryPolicyBuilder, SharedClock, SharedTimer,
+    SystemClock, ThrottleConfig,
 };
 
-use crate::api::{self, CheckRequest, CheckResponse, Problem, ProblemCode};
-use crate::decision::{Decision, Provenance};
-use crate::error::{ConfigError, Error, Rejected, Unavailable, UnavailableCause};
-use crate::offline::{FallbackPolicy, JournalKey, RootKey, Trust};
-use crate::outage::{CheckOutcome, OutageConfig, OutageRecorder, OutageReport};
+use crate::api;
+use crate::decision::Decision;
+use crate::engine::reconcile::{Reconcile, ReconcileAction};
+use crate::engine::{Action, Check, Core, Purpose};
+use crate::error::{ConfigError, Error};
+use crate::offline::{FallbackPolicy, JournalKey, RootKey, Trust, TrustStatus};
+use crate::outage::{OutageConfig, OutageRecorder, OutageReport};
 use crate::query::Query;
-use crate::transport::{
-    DEFAULT_MAX_RESPONSE_BYTES, FailureKind, HttpRequest, HttpResponse, Method, Transport,
-    TransportError,
-};
+use crate::reconcile::ReconcileReport;
+#[cfg(feature = "fuzzing")]
+use crate::transport::HttpResponse;
+use crate::transport::{AsyncTransport, DEFAULT_MAX_RESPONSE_BYTES, Transport};
 
 /// Default total deadline for one check, across all attempts.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
@@ -108,6 +114,9 @@ pub struct ClientBuilder {
     trust_refresh: Option<Duration>,
     fallback: FallbackPolicy,
     journal: Option<(std::path::PathBuf, JournalKey)>,
+    async_transport: Option<Arc<dyn AsyncTransport>>,
+    timer: Option<SharedTimer>,
+    spawner: Option<Spawner>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -251,8 +260,55 @@ impl ClientBuilder {
         self
     }
 
-    /// Validate the settings and build the client.
+    /// [`AsyncClient`] only: send through this async transport (a bank's own HTTP client
+    /// and pool) instead of the built-in hyper one (required when the `tokio` feature is
+    /// off).
+    pub fn async_transport(mut self, t: Arc<dyn AsyncTransport>) -> Self {
+        self.async_transport = Some(t);
+        self
+    }
+
+    /// [`AsyncClient`] only: the async waits (backoff) on the client's clock. Default with
+    /// the `tokio` feature: tokio's timer on the system clock. With a
+    /// [`ManualClock`](andal_resilience::ManualClock) set as [`clock`](Self::clock), pass
+    /// the same `ManualClock` here: it advances instead of waiting.
+    pub fn timer(mut self, t: SharedTimer) -> Self {
+        self.timer = Some(t);
+        self
+    }
+
+    /// [`AsyncClient`] only: where the background trust refresh runs. Default with the
+    /// `tokio` feature: `tokio::spawn` on the runtime of the check that found it due.
+    /// Without a spawner, trust documents refresh only on [`AsyncClient::refresh_trust`].
+    pub fn spawner(mut self, s: Spawner) -> Self {
+        self.spawner = Some(s);
+        self
+    }
+
+    /// Validate the settings and build the async client (same options, same errors, same
+    /// events and outage record as [`build`](Self::build)). The offline journal, if any, gets a
+    /// writer thread so that journal writes never block the async runtime.
+    pub fn build_async(self) -> Result<AsyncClient, Error> {
+        let (core, _, parts) = self.build_core(false)?;
+        AsyncClient::new(core, parts)
+    }
+
+    /// Validate the settings and build the blocking client.
     pub fn build(self) -> Result<Client, Error> {
+        let (core, transport, _) = self.build_core(true)?;
+        let transport = transport.ok_or(ConfigError::Missing("transport"))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                core,
+                transport,
+                reconcile_lock: parking_lot::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Validate the settings and build the shared engine core (and the blocking
+    /// transport, when `blocking`).
+    fn build_core(self, blocking: bool) -> Result<BuiltCore, Error> {
         let base = self.base_url.trim().trim_end_matches('/').to_owned();
         let (scheme, rest) = base
             .split_once("://")
@@ -347,12 +403,18 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let transport: Arc<dyn Transport> = match self.transport {
-            Some(t) => t,
+        let transport: Option<Arc<dyn Transport>> = match self.transport {
+            Some(t) => Some(t),
+            None if !blocking => None,
             #[cfg(feature = "https")]
-            None => Arc::new(crate::transport::UreqTransport::default()),
+            None => Some(Arc::new(crate::transport::UreqTransport::default())),
             #[cfg(not(feature = "https"))]
             None => return Err(ConfigError::Missing("transport").into()),
+        };
+        let async_parts = AsyncParts {
+            transport: self.async_transport,
+            timer: self.timer,
+            spawner: self.spawner,
         };
         let mut journal_recovery = None;
         let journal = match self.journal {
@@ -387,14 +449,13 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let trust = Arc::new(trust::TrustSync {
+        let trust = Arc::new(crate::engine::trust::TrustSync {
             trust: Trust::new(
                 self.trust_roots,
                 self.trust_cache_dir,
                 andal_token::unix_secs(clock.wall()),
                 journal.clone(),
             ),
-            transport: transport.clone(),
             base_url: base.clone(),
             auth_header: format!("Bearer {api_key}"),
             partner_id: partner_id.clone(),
@@ -405,59 +466,50 @@ impl ClientBuilder {
             last: parking_lot::Mutex::new(None),
             running: std::sync::atomic::AtomicBool::new(false),
         });
-        Ok(Client {
-            inner: Arc::new(Inner {
-                trust,
-                fallback: self.fallback,
-                journal,
-                journal_recovery,
-                reconcile_lock: parking_lot::Mutex::new(()),
-                clock,
-                retry_policy,
-                budget,
-                breaker,
-                throttle,
-                health_url: format!("{base}{}", api::HEALTH_PATH),
-                outage,
-                count_throttling: self.count_throttling,
-                checks_url: format!("{base}{}", api::CHECKS_PATH),
-                base_url: base,
-                host,
-                partner_id,
-                auth_header: format!("Bearer {api_key}"),
-                deadline: self.deadline,
-                attempt_timeout: self.attempt_timeout,
-                max_response_bytes: self.max_response_bytes,
-                transport,
-            }),
-        })
+        let core = Arc::new(Core {
+            trust,
+            fallback: self.fallback,
+            journal,
+            journal_recovery,
+            clock,
+            retry_policy,
+            budget,
+            breaker,
+            throttle,
+            health_url: format!("{base}{}", api::HEALTH_PATH),
+            outage,
+            count_throttling: self.count_throttling,
+            checks_url: format!("{base}{}", api::CHECKS_PATH),
+            base_url: base,
+            host,
+            partner_id,
+            auth_header: format!("Bearer {api_key}"),
+            deadline: self.deadline,
+            attempt_timeout: self.attempt_timeout,
+            max_response_bytes: self.max_response_bytes,
+        });
+        Ok((core, transport, async_parts))
     }
 }
 
+/// The engine core, the blocking transport (when asked for) and the async parts.
+type BuiltCore = (Arc<Core>, Option<Arc<dyn Transport>>, AsyncParts);
+
+/// What only the async driver uses from the builder.
+pub(crate) struct AsyncParts {
+    pub(crate) transport: Option<Arc<dyn AsyncTransport>>,
+    pub(crate) timer: Option<SharedTimer>,
+    pub(crate) spawner: Option<Spawner>,
+}
+
+/// Runs a background future (the trust refresh of an [`AsyncClient`]) on the caller's
+/// runtime, e.g. `Arc::new(|f| { tokio::spawn(f); })`.
+pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
+
 struct Inner {
-    trust: Arc<trust::TrustSync>,
-    fallback: FallbackPolicy,
-    journal: Option<Arc<andal_journal::Journal>>,
-    /// What opening the journal found (see `Client::journal_recovery`).
-    journal_recovery: Option<andal_journal::RecoveryReport>,
-    reconcile_lock: parking_lot::Mutex<()>,
-    clock: SharedClock,
-    retry_policy: RetryPolicy,
-    budget: RetryBudget,
-    breaker: Arc<CircuitBreaker>,
-    throttle: Option<AdaptiveThrottle>,
-    health_url: String,
-    outage: Arc<OutageRecorder>,
-    count_throttling: bool,
-    base_url: String,
-    checks_url: String,
-    host: String,
-    partner_id: String,
-    auth_header: String,
-    deadline: Duration,
-    attempt_timeout: Duration,
-    max_response_bytes: u64,
+    core: Arc<Core>,
     transport: Arc<dyn Transport>,
+    reconcile_lock: parking_lot::Mutex<()>,
 }
 
 /// The identity-check client. Cheap to clone; `Send + Sync`; share one per registry.
@@ -469,8 +521,8 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
-            .field("partner_id", &self.inner.partner_id)
+            .field("base_url", &self.inner.core.base_url)
+            .field("partner_id", &self.inner.core.partner_id)
             .finish_non_exhaustive()
     }
 }
@@ -487,16 +539,6 @@ pub struct ClientHealth {
     pub retry_budget_balance: f64,
     /// Probability that the adaptive throttle sheds a first attempt now (0 when off).
     pub throttle_rejection_probability: f64,
-}
-
-/// What one attempt produced.
-enum AttemptResult {
-    Answer(CheckResponse),
-    Fail {
-        failure: TransportError,
-        retry_after: Option<Duration>,
-    },
-    Final(Error),
 }
 
 impl Client {
@@ -522,7 +564,10 @@ impl Client {
             outage: None,
             trust_roots: Vec::new(),
             trust_cache_dir: None,
-            trust_refresh: Some(trust::DEFAULT_TRUST_REFRESH),
+            trust_refresh: Some(DEFAULT_TRUST_REFRESH),
+            async_transport: None,
+            timer: None,
+            spawner: None,
             fallback: FallbackPolicy::default(),
             journal: None,
         }
@@ -531,7 +576,7 @@ impl Client {
     /// The outage record: incidents (when, how long, why), checks answered online, offline
     /// and refused during each, reconciliation outcomes. See `docs/outage-record.md`.
     pub fn outage_report(&self) -> OutageReport {
-        self.inner.outage.report()
+        self.inner.core.outage.report()
     }
 
     /// What opening the offline-decision journal found (`None` when the client has no
@@ -544,42 +589,33 @@ impl Client {
     /// [`RecoveryReport::may_have_lost_acknowledged`]: andal_journal::RecoveryReport::may_have_lost_acknowledged
     /// [`RecoveryReport::warnings`]: andal_journal::RecoveryReport::warnings
     pub fn journal_recovery(&self) -> Option<&andal_journal::RecoveryReport> {
-        self.inner.journal_recovery.as_ref()
+        self.inner.core.journal_recovery.as_ref()
     }
 
     /// The recorder behind [`Client::outage_report`].
     pub fn outage_recorder(&self) -> &Arc<OutageRecorder> {
-        &self.inner.outage
+        &self.inner.core.outage
     }
 
     /// A snapshot of this client's resilience state (breaker state and rates, budget).
     pub fn health(&self) -> ClientHealth {
-        ClientHealth {
-            host: self.inner.host.clone(),
-            breaker: self.inner.breaker.health(),
-            retry_budget_balance: self.inner.budget.balance(),
-            throttle_rejection_probability: self
-                .inner
-                .throttle
-                .as_ref()
-                .map_or(0.0, AdaptiveThrottle::rejection_probability),
-        }
+        health_of(&self.inner.core)
     }
 
     /// The circuit breaker guarding this client's upstream host (manual states: force
     /// open, disable, reset).
     pub fn breaker(&self) -> &Arc<CircuitBreaker> {
-        &self.inner.breaker
+        &self.inner.core.breaker
     }
 
     /// The partner id.
     pub fn partner_id(&self) -> &str {
-        &self.inner.partner_id
+        &self.inner.core.partner_id
     }
 
     /// Upstream host (`host:port`) this client talks to.
     pub fn host(&self) -> &str {
-        &self.inner.host
+        &self.inner.core.host
     }
 
     /// Check one query with default options.
@@ -594,384 +630,148 @@ impl Client {
     /// on a retryable failure, the schedule picks a full-jitter delay (or Retry-After), the
     /// budget must allow the retry, and the delay must fit in the deadline. Every attempt
     /// carries the same idempotency key, so the registry charges one access per check.
+    ///
+    /// This blocks the calling thread for up to the deadline: from async code use
+    /// [`AsyncClient`] instead (or `spawn_blocking`).
     pub fn verify_with(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
-        let mut result = self.online(query, opts);
-        if let Err(Error::Unavailable(u)) = &mut result
-            && self.offline_configured()
-        {
-            match self.offline_decide(query, opts, u) {
-                // Recorded in the outage record by offline_decide.
-                Ok(d) => return Ok(d),
-                Err(refusal) => {
-                    tracing::info!(target: "andal::offline", reason = refusal.reason(), "no offline answer");
-                    u.fallback = Some(refusal);
+        let check = Check::new(Arc::clone(&self.inner.core), Purpose::Citizen, query, opts)?;
+        self.run_check(check)
+    }
+
+    /// The blocking driver of one check: performs what the engine asks until it decides.
+    fn run_check(&self, mut check: Check) -> Result<Decision, Error> {
+        let core = &*self.inner.core;
+        let result = loop {
+            match check.poll() {
+                Action::Send {
+                    request,
+                    timeout,
+                    max_body,
+                } => {
+                    let r = self.inner.transport.send(&request, timeout, max_body);
+                    check.handle_response(r);
                 }
+                Action::WaitUntil(until) => {
+                    core.clock
+                        .sleep(until.saturating_duration_since(core.clock.now()));
+                }
+                Action::Journal(payload) => {
+                    let r = match &core.journal {
+                        Some(j) => j.append(&payload),
+                        None => unreachable!("the engine journals only with a journal"),
+                    };
+                    check.handle_journaled(r);
+                }
+                Action::Done(result) => break result,
             }
-        }
-        self.record_outcome(&result);
-        if result.is_ok() {
-            self.inner.trust.refresh_in_background_if_due();
+        };
+        if check.trust_refresh_due() {
+            self.refresh_trust_in_background();
         }
         result
     }
 
-    /// Count one check's outcome in the outage record.
-    pub(super) fn record_outcome(&self, result: &Result<Decision, Error>) {
-        let outcome = match result {
-            Ok(_) => Some(CheckOutcome::Online),
-            Err(Error::Unavailable(_)) => Some(CheckOutcome::Refused),
-            Err(Error::Auth { .. } | Error::Rejected(_) | Error::Protocol(_)) => {
-                Some(CheckOutcome::Rejected)
-            }
-            // Nothing was sent: not part of the registry's record.
-            Err(_) => None,
-        };
-        if let Some(o) = outcome {
-            self.inner.outage.record_check(o);
+    /// Runs a trust refresh the engine asked for on a background thread (never blocks
+    /// the check that triggered it).
+    fn refresh_trust_in_background(&self) {
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("andal-trust-refresh".into())
+            .spawn(move || {
+                let r = me.run_trust_refresh();
+                me.inner.core.trust.background_refresh_done(r);
+            });
+        if spawned.is_err() {
+            self.inner.core.trust.background_refresh_done(Ok(()));
         }
     }
 
-    /// Count one reconciliation re-check in the outage record (apart from citizen
-    /// checks), when it reached the registry.
-    pub(super) fn record_recheck(&self, result: &Result<Decision, Error>) {
-        let sent = match result {
-            Ok(_) => true,
-            Err(Error::Unavailable(u)) => u.attempts > 0,
-            Err(Error::Auth { .. } | Error::Rejected(_) | Error::Protocol(_)) => true,
-            Err(_) => false,
-        };
-        if sent {
-            self.inner.outage.record_recheck();
-        }
-    }
-
-    /// The online path: deadline, breaker, throttle, attempts, retries.
-    ///
-    /// The breaker is fed one outcome per check while closed: a failed attempt that a
-    /// retry follows is recorded as `Ignored`, so failures that a retry of the same check
-    /// then answered do not weigh like a dead registry; the check's last attempt carries
-    /// its outcome. In half-open every probe counts as it ends.
-    pub(super) fn online(&self, query: &Query, opts: &CheckOptions) -> Result<Decision, Error> {
-        let inner = &*self.inner;
-        let deadline = Deadline::after(&inner.clock, opts.deadline.unwrap_or(inner.deadline));
-        let key = match &opts.idempotency_key {
-            Some(k) => validate_idempotency_key(k)?,
-            None => new_idempotency_key(),
-        };
-        let request = self.check_request(query, key)?;
-        let mut schedule = inner.retry_policy.schedule();
-        let mut attempts = 0u32;
-        let mut last_failure: Option<Kind> = None;
-        let fail = |cause, attempts, last_failure| {
-            Err(unavailable(cause, attempts, last_failure, &deadline))
-        };
-        inner.budget.record_request();
+    fn run_trust_refresh(&self) -> Result<(), Error> {
+        let mut refresh = self.inner.core.trust.refresh()?;
         loop {
-            let permit = match inner.breaker.try_acquire() {
-                Ok(p) => p,
-                Err(rejected) => {
-                    if rejected.state == BreakerState::Open && self.recovery_probe(&deadline) {
-                        // The open wait ended early: this check may be a half-open probe.
-                        continue;
-                    }
-                    let retry_in = rejected.time_until_half_open;
-                    return fail(
-                        UnavailableCause::BreakerOpen { retry_in },
-                        attempts,
-                        last_failure,
-                    );
+            match refresh.poll() {
+                Action::Send {
+                    request,
+                    timeout,
+                    max_body,
+                } => {
+                    refresh.handle_response(self.inner.transport.send(&request, timeout, max_body))
                 }
-            };
-            if let Some(t) = &inner.throttle
-                && attempts == 0
-                && permit.state() == BreakerState::Closed
-                && let Err(shed) = t.admit()
-            {
-                permit.record(CallOutcome::Ignored, Duration::ZERO);
-                tracing::debug!(target: "andal::client", host = %inner.host, probability = shed.probability, "first attempt shed locally");
-                return fail(UnavailableCause::LoadShed, attempts, last_failure);
-            }
-            let Some(timeout) = deadline.attempt_timeout(
-                inner.attempt_timeout,
-                andal_resilience::deadline::DEFAULT_MIN_USEFUL_ATTEMPT,
-            ) else {
-                permit.record(CallOutcome::Ignored, Duration::ZERO);
-                return fail(UnavailableCause::DeadlineExceeded, attempts, last_failure);
-            };
-            attempts += 1;
-            let started = inner.clock.now();
-            let result = self.attempt(&request, timeout);
-            let took = inner.clock.now().saturating_duration_since(started);
-            let (failure, retry_after) = match result {
-                AttemptResult::Answer(resp) => {
-                    let admitted_in = permit.state();
-                    permit.record(CallOutcome::Success, took);
-                    if let Some(t) = &inner.throttle {
-                        t.record(true);
-                        if admitted_in == BreakerState::HalfOpen {
-                            // Recovery is proven: shedding on pre-outage history would
-                            // only delay the return to normal service.
-                            t.reset();
-                        }
-                    }
-                    return Ok(decision_from(query, resp, attempts, &deadline));
+                Action::Done(r) => return r,
+                Action::WaitUntil(_) | Action::Journal(_) => {
+                    unreachable!("a trust refresh only sends")
                 }
-                AttemptResult::Final(e) => {
-                    // The registry answered; the request (or its credentials) was wrong.
-                    permit.record(CallOutcome::Ignored, took);
-                    if let Some(t) = &inner.throttle {
-                        t.record(true);
-                    }
-                    return Err(e);
-                }
-                AttemptResult::Fail {
-                    failure,
-                    retry_after,
-                } => (failure, retry_after),
-            };
-            inner.outage.record_attempt_failure(&failure.kind);
-            if let Some(t) = &inner.throttle {
-                t.record(false);
-            }
-            last_failure = Some(failure.kind);
-            tracing::debug!(
-                target: "andal::client",
-                host = %inner.host,
-                attempt = attempts,
-                failure = %failure.kind.label(),
-                "attempt failed"
-            );
-            let next = match schedule.next_retry(&failure.kind, retry_after, deadline.remaining()) {
-                RetryDecision::Retry { after } => {
-                    if inner.budget.try_withdraw() {
-                        schedule.retry_sent(after, &failure.kind);
-                        Ok(after)
-                    } else {
-                        schedule.budget_refused(&failure.kind);
-                        Err(UnavailableCause::RetryBudgetExhausted(failure.kind))
-                    }
-                }
-                RetryDecision::Stop(StopReason::DeadlineWouldPass) if deadline.is_expired() => {
-                    Err(UnavailableCause::DeadlineExceeded)
-                }
-                RetryDecision::Stop(_) => Err(UnavailableCause::Upstream(failure.kind)),
-            };
-            let mut outcome = CallOutcome::from_failure(&failure.kind, inner.count_throttling);
-            if next.is_ok() && permit.state() == BreakerState::Closed {
-                // Per check, not per attempt: the retry's outcome decides.
-                outcome = CallOutcome::Ignored;
-            }
-            permit.record(outcome, took);
-            match next {
-                Ok(after) => inner.clock.sleep(after),
-                Err(cause) => return fail(cause, attempts, last_failure),
             }
         }
     }
 
-    /// While the breaker is open, sends the recovery probe when one is due and the
-    /// deadline leaves room for it. `true`: the registry answered healthy and the open
-    /// wait ended early.
-    fn recovery_probe(&self, deadline: &Deadline) -> bool {
-        let inner = &*self.inner;
-        let Some(timeout) = deadline.attempt_timeout(
-            RECOVERY_PROBE_TIMEOUT,
-            andal_resilience::deadline::DEFAULT_MIN_USEFUL_ATTEMPT,
-        ) else {
-            return false;
-        };
-        let Some(probe) = inner.breaker.try_start_recovery_probe() else {
-            return false;
-        };
-        let request = HttpRequest {
-            method: Method::Get,
-            url: inner.health_url.clone(),
-            headers: vec![("Accept".into(), "application/json".into())],
-            body: Vec::new(),
-        };
-        let healthy = match inner.transport.send(&request, timeout, 4096) {
-            Ok(resp) => {
-                resp.status == 200
-                    && serde_json::from_slice::<api::Health>(&resp.body)
-                        .is_ok_and(|h| h.status == "ok")
+    /// Fetch the signed keyset and revocation list from the registry, verify them against
+    /// the pinned roots, and cache them. Call at start-up; afterwards the client refreshes
+    /// them in the background after a successful online check, every
+    /// [`trust_refresh_interval`](ClientBuilder::trust_refresh_interval).
+    pub fn refresh_trust(&self) -> Result<TrustStatus, Error> {
+        self.run_trust_refresh()?;
+        Ok(self.trust_status())
+    }
+
+    /// The trust state held (keys, revocation list age).
+    pub fn trust_status(&self) -> TrustStatus {
+        trust_status_of(&self.inner.core)
+    }
+
+    /// Re-check every pending offline decision online (through the breaker and the retry
+    /// budget) and record each as confirmed, contradicted (with the reason) or still
+    /// pending. Idempotent (resolved decisions are skipped) and safe alongside new checks.
+    /// Stops early, leaving the rest pending, once the registry is unavailable again.
+    pub fn reconcile(&self) -> Result<ReconcileReport, Error> {
+        let core = &*self.inner.core;
+        let mut run = Reconcile::new(Arc::clone(&self.inner.core))?;
+        let journal = core.journal.as_ref().expect("Reconcile::new checked it");
+        let _one_at_a_time = self.inner.reconcile_lock.lock();
+        loop {
+            match run.poll() {
+                ReconcileAction::ReadJournal => run.handle_records(journal.records()),
+                ReconcileAction::Check(check) => run.handle_check(self.run_check(*check)),
+                ReconcileAction::Journal(payload) => run.handle_journaled(journal.append(&payload)),
+                ReconcileAction::Done(r) => return r,
             }
-            Err(_) => false,
-        };
-        probe.finish(healthy);
-        healthy
-    }
-
-    fn check_request(&self, query: &Query, key: String) -> Result<HttpRequest, Error> {
-        let body = serde_json::to_vec(&CheckRequest::from_query(query))
-            .map_err(|e| Error::Protocol(format!("cannot encode request: {e}")))?;
-        Ok(HttpRequest {
-            method: Method::Post,
-            url: self.inner.checks_url.clone(),
-            headers: vec![
-                ("Authorization".into(), self.inner.auth_header.clone()),
-                ("Content-Type".into(), "application/json".into()),
-                ("Accept".into(), "application/json".into()),
-                (api::IDEMPOTENCY_KEY_HEADER.into(), key),
-                (api::PARTNER_ID_HEADER.into(), self.inner.partner_id.clone()),
-            ],
-            body,
-        })
-    }
-
-    fn attempt(&self, request: &HttpRequest, timeout: Duration) -> AttemptResult {
-        match self
-            .inner
-            .transport
-            .send(request, timeout, self.inner.max_response_bytes)
-        {
-            Ok(resp) => interpret(resp, self.inner.clock.wall()),
-            Err(failure) => AttemptResult::Fail {
-                failure,
-                retry_after: None,
-            },
         }
     }
 }
 
-/// Turn an HTTP response into an answer, a retryable failure or a final error.
-fn interpret(resp: HttpResponse, now_wall: std::time::SystemTime) -> AttemptResult {
-    let status = resp.status;
-    if status == 200 {
-        if !is_json(&resp, "application/json") {
-            return AttemptResult::Fail {
-                failure: TransportError::new(FailureKind::Malformed, "200 without a JSON body"),
-                retry_after: None,
-            };
-        }
-        return match serde_json::from_slice::<CheckResponse>(&resp.body) {
-            Ok(r) => AttemptResult::Answer(r),
-            Err(e) => AttemptResult::Fail {
-                failure: TransportError::new(
-                    FailureKind::Malformed,
-                    format!(
-                        "undecodable check response at line {} column {}",
-                        e.line(),
-                        e.column()
-                    ),
-                ),
-                retry_after: None,
-            },
-        };
-    }
-    let problem = if is_json(&resp, api::PROBLEM_CONTENT_TYPE) || is_json(&resp, "application/json")
-    {
-        serde_json::from_slice::<Problem>(&resp.body).ok()
-    } else {
-        None
-    };
-    let code = problem.as_ref().map_or(ProblemCode::Unknown, |p| p.code);
-    let retry_after = resp
-        .header("retry-after")
-        .and_then(|v| andal_resilience::parse_retry_after(v, now_wall));
-    match status {
-        401 | 403 => AttemptResult::Final(Error::Auth { status, code }),
-        408 | 429 | 500..=599 => AttemptResult::Fail {
-            failure: TransportError::new(
-                FailureKind::from_status(status).unwrap_or(FailureKind::HttpStatus(status)),
-                format!("HTTP {status} {}", code.as_str()),
-            ),
-            retry_after,
-        },
-        400..=499 => AttemptResult::Final(Rejected { status, code }.into()),
-        _ => AttemptResult::Fail {
-            failure: TransportError::new(
-                FailureKind::Protocol,
-                format!("unexpected HTTP status {status}"),
-            ),
-            retry_after: None,
-        },
+fn health_of(core: &Core) -> ClientHealth {
+    ClientHealth {
+        host: core.host.clone(),
+        breaker: core.breaker.health(),
+        retry_budget_balance: core.budget.balance(),
+        throttle_rejection_probability: core
+            .throttle
+            .as_ref()
+            .map_or(0.0, AdaptiveThrottle::rejection_probability),
     }
 }
 
-/// Fuzzing entry point (cargo feature `fuzzing`; not a stable API): runs the private
-/// [`interpret`] on an arbitrary registry response, unchanged, and returns the outcome
-/// (`"answer"`, `"retry"` or `"final"`) with its `Debug` text, so a fuzz target can check
-/// invariants without seeing private types.
+fn trust_status_of(core: &Core) -> TrustStatus {
+    core.trust.status(andal_token::unix_secs(core.clock.wall()))
+}
+
+/// Fuzzing entry point (cargo feature `fuzzing`; not a stable API): runs the engine's
+/// private response interpretation on an arbitrary registry response, unchanged, and
+/// returns the outcome (`"answer"`, `"retry"` or `"final"`) with its `Debug` text, so a
+/// fuzz target can check invariants without seeing private types.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn fuzz_interpret(
     resp: HttpResponse,
     now_wall: std::time::SystemTime,
 ) -> (&'static str, String) {
-    match interpret(resp, now_wall) {
+    use crate::engine::AttemptResult;
+    match crate::engine::interpret(resp, now_wall) {
         AttemptResult::Answer(r) => ("answer", format!("{r:?}")),
         AttemptResult::Fail {
             failure,
             retry_after,
         } => ("retry", format!("{failure:?} {failure} {retry_after:?}")),
         AttemptResult::Final(e) => ("final", format!("{e:?} {e}")),
-    }
-}
-
-fn is_json(resp: &HttpResponse, expected: &str) -> bool {
-    resp.header("content-type").is_some_and(|ct| {
-        ct.split(';')
-            .next()
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case(expected))
-    })
-}
-
-fn unavailable(
-    cause: UnavailableCause,
-    attempts: u32,
-    last_failure: Option<Kind>,
-    deadline: &Deadline,
-) -> Error {
-    Error::Unavailable(Unavailable {
-        cause,
-        attempts,
-        last_failure,
-        elapsed: deadline.elapsed(),
-        fallback: None,
-    })
-}
-
-fn decision_from(
-    query: &Query,
-    resp: CheckResponse,
-    attempts: u32,
-    deadline: &Deadline,
-) -> Decision {
-    Decision {
-        verdict: resp.verdict,
-        fields: resp.fields,
-        provenance: Provenance::Online {
-            request_id: resp.request_id,
-            registry_time: resp.registry_time,
-            attempts,
-        },
-        nik_masked: query.nik().masked(),
-        attestation: resp.attestation,
-        elapsed_ms: deadline.elapsed().as_millis() as u64,
-    }
-}
-
-/// A fresh random idempotency key (128 bits, hex).
-pub fn new_idempotency_key() -> String {
-    let v: u128 = rand::random();
-    format!("{v:032x}")
-}
-
-fn validate_idempotency_key(k: &str) -> Result<String, Error> {
-    let ok = !k.is_empty()
-        && k.len() <= api::MAX_IDEMPOTENCY_KEY_LEN
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    if ok {
-        Ok(k.to_owned())
-    } else {
-        Err(ConfigError::Invalid {
-            name: "idempotency_key",
-            reason: format!(
-                "1-{} characters of A-Z a-z 0-9 - _ . :",
-                api::MAX_IDEMPOTENCY_KEY_LEN
-            ),
-        }
-        .into())
     }
 }

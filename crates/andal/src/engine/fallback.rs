@@ -1,5 +1,6 @@
 //! The offline fallback of one check: policy, token verification, revocation, field
-//! digests, and the journal write that must happen before the decision is returned.
+//! digests, and the journal record that must be on disk before the decision is returned
+//! (the check machine hands it to its driver as `Action::Journal`).
 
 use crate::decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 use crate::error::Unavailable;
@@ -8,21 +9,24 @@ use crate::outage::CheckOutcome;
 use crate::query::Query;
 use crate::reconcile::{Entry, OfflineRecord, RECORD_VERSION};
 
-use super::{CheckOptions, Client};
+use crate::client::CheckOptions;
 
-impl Client {
+use super::{Core, Final};
+
+impl Core {
     pub(super) fn offline_configured(&self) -> bool {
-        self.inner.trust.has_roots() || self.inner.journal.is_some()
+        self.trust.has_roots() || self.journal.is_some()
     }
 
-    /// Answer from an attestation token, if policy and evidence allow; journal it first.
-    pub(super) fn offline_decide(
+    /// Answer from an attestation token, if policy and evidence allow: the decision (its
+    /// `journal_seq` still 0) and the journal record to write before returning it.
+    pub(super) fn offline_plan(
         &self,
         query: &Query,
         opts: &CheckOptions,
         online: &Unavailable,
-    ) -> Result<Decision, FallbackRefusal> {
-        let inner = &*self.inner;
+    ) -> Result<(Decision, Vec<u8>), FallbackRefusal> {
+        let inner = self;
         let policy = opts.fallback.as_ref().unwrap_or(&inner.fallback);
         if !policy.allow_offline {
             return Err(FallbackRefusal::NotAllowed);
@@ -34,7 +38,9 @@ impl Client {
             return Err(FallbackRefusal::NotTriggered);
         }
         let token = opts.token.as_deref().ok_or(FallbackRefusal::NoToken)?;
-        let journal = inner.journal.as_ref().ok_or(FallbackRefusal::NoJournal)?;
+        if inner.journal.is_none() {
+            return Err(FallbackRefusal::NoJournal);
+        }
         let store = inner.trust.store().ok_or(FallbackRefusal::NoTrustedKeys)?;
         let now_wall = inner.clock.wall();
         let now = andal_token::unix_secs(now_wall);
@@ -96,8 +102,7 @@ impl Client {
         // it. (Should the journal write below fail, this check was refused but is counted
         // as offline: a failing disk is rarer than the outage, and the error says so.)
         let incident = inner
-            .outage
-            .record_check(CheckOutcome::Offline)
+            .record_final(Final::Check(CheckOutcome::Offline))
             .map(|i| i.0);
         let record = Entry::OfflineDecision(OfflineRecord {
             v: RECORD_VERSION,
@@ -116,24 +121,25 @@ impl Client {
         });
         let payload = serde_json::to_vec(&record)
             .map_err(|e| FallbackRefusal::Journal(format!("encode: {e}")))?;
-        // Acknowledged means on disk: the decision is returned only after this.
-        let seq = journal
-            .append(&payload)
-            .map_err(|e| FallbackRefusal::Journal(e.to_string()))?;
-        Ok(Decision {
-            verdict,
-            fields,
-            provenance: Provenance::Offline(OfflineProvenance {
-                token_id: claims.jti.clone(),
-                key_id,
-                token_age_secs: age,
-                revocation_staleness_secs: revocation_staleness,
-                online_failure,
-                journal_seq: seq,
-            }),
-            nik_masked: query.nik().masked(),
-            attestation: None,
-            elapsed_ms: online.elapsed.as_millis() as u64,
-        })
+        // Acknowledged means on disk: the check returns the decision only once the driver
+        // reports this record written.
+        Ok((
+            Decision {
+                verdict,
+                fields,
+                provenance: Provenance::Offline(OfflineProvenance {
+                    token_id: claims.jti.clone(),
+                    key_id,
+                    token_age_secs: age,
+                    revocation_staleness_secs: revocation_staleness,
+                    online_failure,
+                    journal_seq: 0,
+                }),
+                nik_masked: query.nik().masked(),
+                attestation: None,
+                elapsed_ms: online.elapsed.as_millis() as u64,
+            },
+            payload,
+        ))
     }
 }

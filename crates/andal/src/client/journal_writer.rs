@@ -1,0 +1,98 @@
+//! The async client's journal writer: one thread owns the journal's writes and reads, so
+//! an `fdatasync` never blocks the async runtime. Appends that queue up while a write is
+//! in progress go down together (one write, one `fdatasync`: group commit); each is
+//! acknowledged, with its sequence number, only once on disk.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use andal_journal::{Journal, JournalError, Record};
+use futures_channel::oneshot;
+
+/// Most appends written with one `fdatasync`.
+const MAX_BATCH: usize = 256;
+
+/// An append waiting for its acknowledgement.
+type Pending = (Vec<u8>, oneshot::Sender<Result<u64, JournalError>>);
+
+enum Job {
+    Append(Vec<u8>, oneshot::Sender<Result<u64, JournalError>>),
+    Records(oneshot::Sender<Result<Vec<Record>, JournalError>>),
+}
+
+/// A handle to the writer thread; the thread ends when the last handle is dropped (after
+/// writing everything queued).
+pub(crate) struct JournalWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl JournalWriter {
+    pub(crate) fn start(journal: Arc<Journal>) -> std::io::Result<JournalWriter> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("andal-journal-writer".into())
+            .spawn(move || run(&journal, &rx))?;
+        Ok(JournalWriter { tx })
+    }
+
+    /// Append one record; resolves once it is on disk. If the future is dropped first, the
+    /// record is still written whole (the writer owns it), never half.
+    pub(crate) async fn append(&self, payload: Vec<u8>) -> Result<u64, JournalError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Append(payload, tx))
+            .map_err(|_| JournalError::Poisoned)?;
+        rx.await.unwrap_or(Err(JournalError::Poisoned))
+    }
+
+    /// Every record (after the writes queued before this call).
+    pub(crate) async fn records(&self) -> Result<Vec<Record>, JournalError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Records(tx))
+            .map_err(|_| JournalError::Poisoned)?;
+        rx.await.unwrap_or(Err(JournalError::Poisoned))
+    }
+}
+
+fn run(journal: &Journal, rx: &mpsc::Receiver<Job>) {
+    let mut batch: Vec<Pending> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Append(p, reply) => batch.push((p, reply)),
+                Job::Records(reply) => {
+                    // Reads see every append queued before them.
+                    flush(journal, &mut batch);
+                    let _ = reply.send(journal.records());
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        flush(journal, &mut batch);
+    }
+}
+
+fn flush(journal: &Journal, batch: &mut Vec<Pending>) {
+    if batch.is_empty() {
+        return;
+    }
+    let payloads: Vec<&[u8]> = batch.iter().map(|(p, _)| p.as_slice()).collect();
+    match journal.append_batch(&payloads) {
+        Ok(seqs) => {
+            for ((_, reply), seq) in batch.drain(..).zip(seqs) {
+                let _ = reply.send(Ok(seq));
+            }
+        }
+        Err(_) => {
+            // All or none: nothing of the batch was written. Write them one by one so each
+            // caller gets its own outcome (one oversized payload must not fail the rest).
+            for (p, reply) in batch.drain(..) {
+                let _ = reply.send(journal.append(&p));
+            }
+        }
+    }
+}

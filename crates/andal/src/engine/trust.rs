@@ -1,0 +1,197 @@
+//! Trust documents (signed keyset, signed revocation list): fetched while online,
+//! verified against the pinned roots, cached on disk; refreshed in the background after a
+//! successful online check once the refresh interval has passed.
+//!
+//! The fetch-and-install sequence is the [`TrustRefresh`] machine; the drivers only send
+//! its requests (and, for the background refresh, pick a thread or a task to run it on).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use andal_resilience::SharedClock;
+use parking_lot::Mutex;
+
+use crate::api;
+use crate::error::{ConfigError, Error, Unavailable, UnavailableCause};
+use crate::offline::Trust;
+use crate::transport::{HttpRequest, HttpResponse, Method, TransportError};
+
+use super::Action;
+
+/// Default interval between background refreshes of the trust documents.
+pub const DEFAULT_TRUST_REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// The trust state plus what it takes to refresh it. Kept apart from the rest of the
+/// client so that a background refresh holds neither the journal nor the breaker.
+pub(crate) struct TrustSync {
+    pub(crate) trust: Trust,
+    pub(crate) base_url: String,
+    pub(crate) auth_header: String,
+    pub(crate) partner_id: String,
+    pub(crate) clock: SharedClock,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) last: Mutex<Option<Instant>>,
+    pub(crate) running: AtomicBool,
+}
+
+impl std::ops::Deref for TrustSync {
+    type Target = Trust;
+    fn deref(&self) -> &Trust {
+        &self.trust
+    }
+}
+
+/// The documents of one refresh, in order (`true`: the keyset).
+const DOCUMENTS: [(&str, bool); 2] = [(api::KEYS_PATH, true), (api::REVOCATIONS_PATH, false)];
+
+impl TrustSync {
+    /// A refresh of both documents (refused without pinned roots).
+    pub(crate) fn refresh(self: &Arc<Self>) -> Result<TrustRefresh, Error> {
+        if !self.trust.has_roots() {
+            return Err(ConfigError::Missing("trust_roots").into());
+        }
+        Ok(TrustRefresh {
+            sync: Arc::clone(self),
+            next: 0,
+            started: None,
+            failed: None,
+        })
+    }
+
+    /// After a successful online check: whether a background refresh is due (the interval
+    /// has passed and none is running). `true` marks one as running: the driver must then
+    /// run [`refresh`](Self::refresh) and report it with
+    /// [`background_refresh_done`](Self::background_refresh_done).
+    pub(crate) fn background_refresh_due(&self) -> bool {
+        let Some(interval) = self.interval else {
+            return false;
+        };
+        if !self.trust.has_roots() {
+            return false;
+        }
+        let now = self.clock.now();
+        if self
+            .last
+            .lock()
+            .is_some_and(|t| now.saturating_duration_since(t) < interval)
+        {
+            return false;
+        }
+        !self.running.swap(true, Ordering::AcqRel)
+    }
+
+    /// The background refresh marked by `background_refresh_due` ended (or could not be
+    /// started).
+    pub(crate) fn background_refresh_done(&self, result: Result<(), Error>) {
+        if let Err(e) = result {
+            // Try again after the next interval, not on every check.
+            *self.last.lock() = Some(self.clock.now());
+            tracing::warn!(target: "andal::offline", error = %e, "trust refresh failed");
+        }
+        self.running.store(false, Ordering::Release);
+    }
+
+    fn document_request(&self, path: &str) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: format!("{}{path}", self.base_url),
+            headers: vec![
+                ("Authorization".into(), self.auth_header.clone()),
+                ("Accept".into(), "application/json".into()),
+                (api::PARTNER_ID_HEADER.into(), self.partner_id.clone()),
+            ],
+            body: Vec::new(),
+        }
+    }
+
+    fn document_from(
+        &self,
+        response: Result<HttpResponse, TransportError>,
+        started: Instant,
+    ) -> Result<String, Error> {
+        let resp = response.map_err(|f| Unavailable {
+            cause: UnavailableCause::Upstream(f.kind),
+            attempts: 1,
+            last_failure: Some(f.kind),
+            elapsed: self.clock.now().saturating_duration_since(started),
+            fallback: None,
+        })?;
+        if matches!(resp.status, 401 | 403) {
+            // Wrong key or wrong partner: the same typed error as a check.
+            let code = serde_json::from_slice::<api::Problem>(&resp.body)
+                .map_or(api::ProblemCode::Unknown, |p| p.code);
+            return Err(Error::Auth {
+                status: resp.status,
+                code,
+            });
+        }
+        if resp.status != 200 {
+            return Err(Error::Protocol(format!(
+                "HTTP {} fetching a trust document",
+                resp.status
+            )));
+        }
+        serde_json::from_slice::<api::SignedDocument>(&resp.body)
+            .map(|d| d.jws)
+            .map_err(|_| Error::Protocol("trust document is not a signed document".into()))
+    }
+}
+
+/// One refresh: fetch the keyset, verify and install it, then the revocation list.
+pub(crate) struct TrustRefresh {
+    sync: Arc<TrustSync>,
+    next: usize,
+    started: Option<Instant>,
+    failed: Option<Error>,
+}
+
+impl TrustRefresh {
+    /// The next thing to do.
+    pub(crate) fn poll(&mut self) -> Action<Result<(), Error>> {
+        if let Some(e) = self.failed.take() {
+            self.next = DOCUMENTS.len();
+            return Action::Done(Err(e));
+        }
+        assert!(
+            self.started.is_none(),
+            "TrustRefresh::poll called while a request is outstanding"
+        );
+        match DOCUMENTS.get(self.next) {
+            Some((path, _)) => {
+                self.started = Some(self.sync.clock.now());
+                Action::Send {
+                    request: Arc::new(self.sync.document_request(path)),
+                    timeout: self.sync.attempt_timeout,
+                    max_body: self.sync.max_response_bytes,
+                }
+            }
+            None => {
+                *self.sync.last.lock() = Some(self.sync.clock.now());
+                Action::Done(Ok(()))
+            }
+        }
+    }
+
+    /// What the transport did with the last request.
+    pub(crate) fn handle_response(&mut self, response: Result<HttpResponse, TransportError>) {
+        let started = self
+            .started
+            .take()
+            .expect("TrustRefresh::handle_response without an outstanding Send");
+        let (_, keys) = DOCUMENTS[self.next];
+        let installed = self.sync.document_from(response, started).and_then(|doc| {
+            let now = andal_token::unix_secs(self.sync.clock.wall());
+            self.sync
+                .trust
+                .install(&doc, keys, now, true)
+                .map_err(Error::from)
+        });
+        match installed {
+            Ok(()) => self.next += 1,
+            Err(e) => self.failed = Some(e),
+        }
+    }
+}
