@@ -37,6 +37,7 @@ pub mod outage;
 pub mod query;
 pub mod reconcile;
 pub mod region;
+pub mod tls;
 pub mod transport;
 
 /// What opening (or reading) the offline journal found: see [`Client::journal_recovery`] and

@@ -215,12 +215,32 @@ impl UreqTransport {
     /// each attempt's timeout, so a connect that never completes is classified as
     /// `connect_timeout`, not as a slow read).
     pub fn new(connect_timeout: Duration) -> Self {
+        Self::with_settings(connect_timeout, &crate::tls::TlsConfig::default(), None)
+    }
+
+    /// A builder: TLS settings (private CA, client certificate, platform verifier) and an
+    /// HTTP(S) proxy.
+    pub fn builder() -> UreqTransportBuilder {
+        UreqTransportBuilder {
+            connect_timeout: Duration::from_secs(1),
+            tls: crate::tls::TlsConfig::default(),
+            proxy: None,
+        }
+    }
+
+    fn with_settings(
+        connect_timeout: Duration,
+        tls: &crate::tls::TlsConfig,
+        proxy: Option<ureq::Proxy>,
+    ) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .save_redirect_history(false)
             .user_agent(concat!("andal/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections_per_host(16)
+            .tls_config(ureq_tls(tls))
+            .proxy(proxy)
             .build()
             .new_agent();
         UreqTransport {
@@ -228,6 +248,92 @@ impl UreqTransport {
             connect_timeout,
         }
     }
+}
+
+/// Builder of [`UreqTransport`].
+#[cfg(feature = "https")]
+#[cfg_attr(docsrs, doc(cfg(feature = "https")))]
+#[derive(Debug)]
+pub struct UreqTransportBuilder {
+    connect_timeout: Duration,
+    tls: crate::tls::TlsConfig,
+    proxy: Option<String>,
+}
+
+#[cfg(feature = "https")]
+impl UreqTransportBuilder {
+    /// Cap on connection setup (default 1 s; also at most 80 % of each attempt's timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// TLS settings (default: WebPKI roots, no client certificate).
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Send every request through this proxy: `http://host:port` (CONNECT for HTTPS),
+    /// optionally with `user:password@`. No proxy unless set: `HTTPS_PROXY` and friends
+    /// are not read, so a stray environment variable never reroutes identity checks.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// The transport; fails on a proxy URL ureq cannot use.
+    pub fn build(self) -> Result<UreqTransport, InvalidProxy> {
+        let proxy = match &self.proxy {
+            None => None,
+            // The URL may carry credentials: the error never repeats it.
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|_| InvalidProxy)?),
+        };
+        Ok(UreqTransport::with_settings(
+            self.connect_timeout,
+            &self.tls,
+            proxy,
+        ))
+    }
+}
+
+/// A proxy URL that cannot be used (the message never repeats it: it may hold a password).
+#[cfg(feature = "https")]
+#[cfg_attr(docsrs, doc(cfg(feature = "https")))]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid proxy URL (expected http://[user:password@]host:port)")]
+#[non_exhaustive]
+pub struct InvalidProxy;
+
+/// The ureq form of [`TlsConfig`](crate::tls::TlsConfig).
+#[cfg(feature = "https")]
+fn ureq_tls(tls: &crate::tls::TlsConfig) -> ureq::tls::TlsConfig {
+    use crate::tls::TrustRoots;
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts};
+    let roots = match tls.roots() {
+        TrustRoots::Custom(ders) => RootCerts::new_with_certs(
+            &ders
+                .iter()
+                .map(|d| Certificate::from_der(d).to_owned())
+                .collect::<Vec<_>>(),
+        ),
+        TrustRoots::Platform => RootCerts::PlatformVerifier,
+        _ => RootCerts::WebPki,
+    };
+    let client = tls.client_identity().and_then(|id| {
+        let chain: Vec<_> = id
+            .chain()
+            .iter()
+            .map(|d| Certificate::from_der(d).to_owned())
+            .collect();
+        // Parsed and checked when the TlsConfig was built.
+        let key = PrivateKey::from_pem(id.private_key_pem()).ok()?;
+        Some(ClientCert::new_with_certs(&chain, key))
+    });
+    ureq::tls::TlsConfig::builder()
+        .root_certs(roots)
+        .client_cert(client)
+        .build()
 }
 
 #[cfg(feature = "https")]
