@@ -476,6 +476,7 @@ pub fn render(report: &OutageReport, opts: &RenderOptions) -> Result<String, Rep
 
     // Incident shading over the three panels, labelled above the band.
     let mut shading = String::from("\n<g id=\"incidents\">");
+    let mut label_end = f64::NEG_INFINITY;
     for (a, b, i) in &spans {
         if *b < t0 || *a > t1 {
             continue;
@@ -500,14 +501,26 @@ pub fn render(report: &OutageReport, opts: &RenderOptions) -> Result<String, Rep
                 bottom - top
             );
         }
-        let name = fill(lang, "incident.name", &[("id", &i.id.0.to_string())]);
-        // Keep the label inside the picture when the incident is at the right edge.
-        let lx = xa.min(R - text_width(&name, 11.0));
-        let _ = write!(
-            shading,
-            "<text x=\"{lx:.1}\" y=\"{label_y}\" font-size=\"11\" font-weight=\"bold\" fill=\"#b45f00\">{}</text></g>",
-            esc(&name)
-        );
+        // The label: the full name, or just the number when incidents sit close together
+        // (labels never overlap; an incident with no room keeps its tooltip and headline).
+        let full = fill(lang, "incident.name", &[("id", &i.id.0.to_string())]);
+        let short = i.id.0.to_string();
+        for name in [full, short] {
+            let w = text_width(&name, 11.0);
+            // Keep the label inside the picture when the incident is at the right edge.
+            let lx = xa.min(R - w);
+            if lx < label_end + 4.0 {
+                continue;
+            }
+            label_end = lx + w;
+            let _ = write!(
+                shading,
+                "<text x=\"{lx:.1}\" y=\"{label_y}\" font-size=\"11\" font-weight=\"bold\" fill=\"#b45f00\">{}</text>",
+                esc(&name)
+            );
+            break;
+        }
+        shading.push_str("</g>");
     }
     shading.push_str("\n</g>");
     body.push_str(&shading);
