@@ -24,6 +24,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 /// Plain `http://` is only reachable when the client builder allows it. Needs a tokio
 /// runtime (with I/O and time enabled) when a request is sent.
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct HyperTransport {
     client: HyperClient<Connector, Full<Bytes>>,
     connect_timeout: Duration,
@@ -250,6 +251,7 @@ fn classify_io(e: &std::io::Error) -> FailureKind {
 /// [`AsyncSleep`] on tokio's timer, for the system clock (the default timer of
 /// [`AsyncClient`](crate::AsyncClient) with the `tokio` feature).
 #[derive(Debug, Default, Clone, Copy)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct TokioTimer;
 
 impl AsyncSleep for TokioTimer {
