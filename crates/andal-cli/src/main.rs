@@ -3,6 +3,7 @@
 mod batch;
 mod drill;
 mod exit;
+mod ledger;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,6 +45,23 @@ enum Command {
     Report(ReportArgs),
     /// List the offline decisions in a journal with their reconciliation status (masked).
     Journal(JournalArgs),
+    /// Manage the central ledger of a fleet (PostgreSQL): schema migrations, keys.
+    #[command(subcommand, after_help = ledger::START_POSTGRES_HELP)]
+    Ledger(ledger::LedgerCommand),
+    /// Ship a node's offline decisions, resolutions and incidents to the ledger, exactly once.
+    #[command(after_help = ledger::START_POSTGRES_HELP)]
+    Ship(ledger::ShipArgs),
+    /// Re-check the ledger's pending offline decisions centrally (several may run at once).
+    #[command(after_help = ledger::START_POSTGRES_HELP)]
+    Reconcile {
+        #[command(flatten)]
+        args: ledger::ReconcileArgs,
+        #[command(flatten)]
+        target: Target,
+        /// Total deadline per re-check in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        deadline_ms: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -60,11 +78,18 @@ struct JournalArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["input", "ledger"])))]
 struct ReportArgs {
     /// An outage report exported as JSON (`andal drill` writes one; so does
     /// `Client::outage_report().to_json()` in every binding).
     #[arg(long)]
-    input: std::path::PathBuf,
+    input: Option<std::path::PathBuf>,
+    /// The fleet outage record from a central ledger (postgres://...) instead of a file.
+    #[arg(long, conflicts_with = "input")]
+    ledger: Option<String>,
+    /// With --ledger: write the fleet outage record (JSON) to this file.
+    #[arg(long, requires = "ledger")]
+    json_out: Option<std::path::PathBuf>,
     /// Write the timeline chart to this SVG file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
@@ -188,6 +213,32 @@ fn main() -> ExitCode {
         Command::Drill(args) => drill::run(args),
         Command::Report(args) => report(&args),
         Command::Journal(args) => journal(&args),
+        Command::Ledger(cmd) => ledger::run_ledger(cmd),
+        Command::Ship(args) => ledger::ship(args),
+        Command::Reconcile {
+            args,
+            target,
+            deadline_ms,
+        } => {
+            let roots = match &args.trust_root {
+                Some(p) => match std::fs::read_to_string(p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| andal::offline::RootKey::from_json(&t).map_err(|e| e.to_string()))
+                {
+                    Ok(k) => vec![k],
+                    Err(e) => {
+                        eprintln!("andal reconcile: {}: {e}", p.display());
+                        return Outcome::Config.code();
+                    }
+                },
+                None => Vec::new(),
+            };
+            let (client, _sandbox) = match connect_with(&target, deadline_ms, roots) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            ledger::reconcile(args, client)
+        }
     }
 }
 
@@ -250,7 +301,7 @@ fn journal(args: &JournalArgs) -> ExitCode {
 }
 
 /// A journal key file: 32 raw bytes, or 64 hex characters (whitespace ignored).
-fn read_key(path: &std::path::Path) -> Result<andal::JournalKey, String> {
+pub(crate) fn read_key(path: &std::path::Path) -> Result<andal::JournalKey, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     if bytes.len() == 32 {
         return andal::JournalKey::from_slice(&bytes).map_err(|e| e.to_string());
@@ -269,17 +320,30 @@ fn read_key(path: &std::path::Path) -> Result<andal::JournalKey, String> {
 }
 
 fn report(args: &ReportArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.input) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("andal report: {}: {e}", args.input.display());
-            return Outcome::Config.code();
+    let report = match (&args.input, &args.ledger) {
+        // The fleet outage record: same format, same outputs as one node's.
+        (_, Some(url)) => match ledger::fleet_report(url, args.json_out.as_deref()) {
+            Ok(r) => r,
+            Err(code) => return code,
+        },
+        (Some(input), None) => {
+            let text = match std::fs::read_to_string(input) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("andal report: {}: {e}", input.display());
+                    return Outcome::Config.code();
+                }
+            };
+            match andal::outage::OutageReport::from_json(&text) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("andal report: {e}");
+                    return Outcome::Config.code();
+                }
+            }
         }
-    };
-    let report = match andal::outage::OutageReport::from_json(&text) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("andal report: {e}");
+        (None, None) => {
+            eprintln!("andal report: give --input FILE or --ledger URL");
             return Outcome::Config.code();
         }
     };
@@ -354,6 +418,15 @@ fn connect(
     target: &Target,
     deadline_ms: u64,
 ) -> Result<(Client, Option<andal_sandbox::Sandbox>), ExitCode> {
+    connect_with(target, deadline_ms, Vec::new())
+}
+
+/// [`connect`] with pinned trust roots (for revocations during reconciliation).
+fn connect_with(
+    target: &Target,
+    deadline_ms: u64,
+    roots: Vec<andal::offline::RootKey>,
+) -> Result<(Client, Option<andal_sandbox::Sandbox>), ExitCode> {
     let mut sandbox = None;
     let builder = if target.sandbox {
         let sb = andal_sandbox::start(andal_sandbox::SandboxConfig::default()).map_err(|e| {
@@ -372,10 +445,11 @@ fn connect(
             .api_key(target.api_key.clone().unwrap_or_default())
             .allow_insecure_http(target.allow_http)
     };
-    let client = builder
-        .deadline(Duration::from_millis(deadline_ms))
-        .build()
-        .map_err(|e| fail(&e))?;
+    let mut builder = builder.deadline(Duration::from_millis(deadline_ms));
+    if !roots.is_empty() {
+        builder = builder.trust_roots(roots);
+    }
+    let client = builder.build().map_err(|e| fail(&e))?;
     Ok((client, sandbox))
 }
 

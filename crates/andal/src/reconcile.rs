@@ -244,3 +244,151 @@ pub fn inspect_journal(
         damaged_side_files: andal_journal::damaged_side_files(path).unwrap_or_default(),
     })
 }
+
+/// An offline decision with the fields needed to re-check it later, for a ledger that
+/// ships decisions off the node ([`read_journal_records`]) and re-checks them centrally
+/// ([`crate::Client::recheck_offline_decision`]). It holds personal data (NIK, name, birth
+/// date): `Debug` masks it, and [`OfflineDecision::to_sealable_bytes`] is meant only as
+/// the plaintext of an AEAD seal.
+#[derive(Clone)]
+pub struct OfflineDecision(pub(crate) OfflineRecord);
+
+impl fmt::Debug for OfflineDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl OfflineDecision {
+    /// When the offline decision was made (unix seconds).
+    pub fn decided_at(&self) -> u64 {
+        self.0.decided_at
+    }
+    /// Masked NIK (`3316**********01`).
+    pub fn nik_masked(&self) -> String {
+        crate::nik::mask_str(&self.0.nik)
+    }
+    /// Token id the decision rested on.
+    pub fn token_id(&self) -> &str {
+        &self.0.token_id
+    }
+    /// Key id that verified the token.
+    pub fn key_id(&self) -> &str {
+        &self.0.key_id
+    }
+    /// The offline verdict.
+    pub fn verdict(&self) -> Verdict {
+        self.0.verdict
+    }
+    /// Why the registry could not answer (stable label).
+    pub fn online_failure(&self) -> &str {
+        &self.0.online_failure
+    }
+    /// Partner id the decision was made for.
+    pub fn partner_id(&self) -> &str {
+        &self.0.partner_id
+    }
+    /// The node's outage-record incident id, when known.
+    pub fn incident(&self) -> Option<u64> {
+        self.0.incident
+    }
+    /// The whole record as bytes (JSON, personal data in clear): seal them before they
+    /// leave the process.
+    pub fn to_sealable_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).unwrap_or_default()
+    }
+    /// The inverse of [`OfflineDecision::to_sealable_bytes`] (after opening the seal).
+    pub fn from_sealable_bytes(bytes: &[u8]) -> Result<Self, crate::Error> {
+        serde_json::from_slice(bytes)
+            .map(OfflineDecision)
+            .map_err(|e| crate::Error::Protocol(format!("not an offline decision record: {e}")))
+    }
+}
+
+/// One journal record as a ledger shipper sees it ([`read_journal_records`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum JournalRecord {
+    /// An offline decision, journaled before it was returned.
+    OfflineDecision {
+        /// Its sequence number.
+        seq: u64,
+        /// The decision (personal data inside; `Debug` masks it).
+        decision: OfflineDecision,
+    },
+    /// The final outcome of an earlier offline decision, from the node's own reconciliation.
+    Resolution {
+        /// Its sequence number.
+        seq: u64,
+        /// Sequence number of the decision it resolves.
+        decision_seq: u64,
+        /// When (unix seconds).
+        at: u64,
+        /// Confirmed or contradicted.
+        outcome: ReconcileOutcome,
+    },
+}
+
+/// A journal read for shipping: its file id (random at creation, so a recreated journal
+/// never collides with an earlier one) and its records from `after_seq + 1` on.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JournalRecords {
+    /// The journal's 16-byte file id (header bytes 12..28).
+    pub file_id: [u8; 16],
+    /// Offline decisions and resolutions with `seq > after_seq`, in order.
+    pub records: Vec<JournalRecord>,
+    /// Highest sequence number read (trust marks included), or 0 for an empty journal.
+    pub last_seq: u64,
+}
+
+/// Read a journal without opening it for writing (like [`read_journal`]), keeping what a
+/// ledger shipper needs: offline decisions with their re-check fields, and resolutions.
+/// Records up to `after_seq` are decoded (the journal authenticates them as a chain) but
+/// not returned. A torn tail is ignored, as on open.
+pub fn read_journal_records(
+    path: impl AsRef<std::path::Path>,
+    key: &andal_journal::JournalKey,
+    after_seq: u64,
+) -> Result<JournalRecords, crate::Error> {
+    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+        crate::Error::Journal(std::sync::Arc::new(andal_journal::JournalError::Io(e)))
+    })?;
+    let (records, _recovery) = andal_journal::decode_journal(&bytes, key)
+        .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
+    // decode_journal verified the header (CRC, key check value, MAC in version 2).
+    let mut file_id = [0u8; 16];
+    file_id.copy_from_slice(&bytes[12..28]);
+    let mut out = Vec::new();
+    let mut last_seq = 0;
+    for r in records {
+        last_seq = r.seq;
+        if r.seq <= after_seq {
+            continue;
+        }
+        match serde_json::from_slice::<Entry>(&r.payload) {
+            Ok(Entry::OfflineDecision(d)) => out.push(JournalRecord::OfflineDecision {
+                seq: r.seq,
+                decision: OfflineDecision(d),
+            }),
+            Ok(Entry::Resolution(res)) => out.push(JournalRecord::Resolution {
+                seq: r.seq,
+                decision_seq: res.decision_seq,
+                at: res.at,
+                outcome: res.outcome,
+            }),
+            Ok(Entry::TrustMark(_)) => {}
+            Err(e) => {
+                return Err(crate::Error::Protocol(format!(
+                    "journal record {} is not a known record type: {e}",
+                    r.seq
+                )));
+            }
+        }
+    }
+    Ok(JournalRecords {
+        file_id,
+        records: out,
+        last_seq,
+    })
+}

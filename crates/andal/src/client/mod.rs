@@ -737,6 +737,28 @@ impl Client {
             }
         }
     }
+
+    /// Re-check one offline decision shipped off its node (a central ledger's reconciler),
+    /// as [`Client::reconcile`] does for its own journal: revocation first, then online
+    /// through the breaker, retry budget and deadline, counted as a re-check in the outage
+    /// record. The caller gives the idempotency key: one per decision, the same on every
+    /// attempt, so a decision is charged at most once however often it is re-checked.
+    /// Writes nothing: the caller records the outcome.
+    pub fn recheck_offline_decision(
+        &self,
+        decision: &crate::reconcile::OfflineDecision,
+        idempotency_key: &str,
+    ) -> crate::ReconcileOutcome {
+        let d = &decision.0;
+        match crate::engine::reconcile::recheck_start(
+            &self.inner.core,
+            d,
+            idempotency_key.to_owned(),
+        ) {
+            Ok(check) => crate::engine::reconcile::judge(d.verdict, self.run_check(check)),
+            Err(outcome) => outcome,
+        }
+    }
 }
 
 fn health_of(core: &Core) -> ClientHealth {

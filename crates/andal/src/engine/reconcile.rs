@@ -181,27 +181,7 @@ impl Reconcile {
         let Step::AwaitCheck(seq, d) = std::mem::replace(&mut self.step, Step::Done) else {
             panic!("Reconcile::handle_check without an outstanding Check");
         };
-        let outcome = match result {
-            Ok(online) => match online.verdict {
-                Verdict::Match if d.verdict == Verdict::Match => ReconcileOutcome::Confirmed,
-                Verdict::Mismatch if d.verdict == Verdict::Mismatch => ReconcileOutcome::Confirmed,
-                Verdict::NotFound => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::NotFound,
-                },
-                Verdict::InactiveRecord => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::Inactive,
-                },
-                _ => ReconcileOutcome::Contradicted {
-                    reason: Contradiction::Mismatch,
-                },
-            },
-            Err(Error::Unavailable(u)) => ReconcileOutcome::StillPending {
-                cause: u.cause.label(),
-            },
-            Err(e) => ReconcileOutcome::StillPending {
-                cause: e.code().into(),
-            },
-        };
+        let outcome = judge(d.verdict, result);
         self.step = Step::Resolve(seq, d, outcome);
     }
 
@@ -247,33 +227,68 @@ impl Reconcile {
 
     /// Re-check one offline decision: revocation first (no request needed), then online.
     fn recheck_start(&self, seq: u64, d: &OfflineRecord) -> Result<Check, ReconcileOutcome> {
-        let revoked = self.core.trust.revocations().is_some_and(|list| {
-            list.payload().revoked_jti.contains(&d.token_id)
-                || list
-                    .payload()
-                    .revoked_subjects
-                    .contains(&andal_token::subject_digest(&d.nik))
-        });
-        if revoked {
-            return Err(ReconcileOutcome::Contradicted {
-                reason: Contradiction::Revoked,
-            });
-        }
-        let query = Query::parse(&d.nik, &d.full_name, &d.birth_date)
-            .and_then(|q| match &d.birth_place {
-                Some(p) => q.with_birth_place(p.clone()),
-                None => Ok(q),
-            })
-            .map_err(|_| ReconcileOutcome::StillPending {
-                cause: "unreadable_record".into(),
-            })?;
         // One key per decision: re-running reconciliation is not charged twice.
-        let opts =
-            CheckOptions::default().idempotency_key(format!("reconcile-{seq}-{}", d.decided_at));
-        Check::new(Arc::clone(&self.core), Purpose::Recheck, &query, &opts).map_err(|e| {
-            ReconcileOutcome::StillPending {
-                cause: e.code().into(),
-            }
-        })
+        recheck_start(&self.core, d, format!("reconcile-{seq}-{}", d.decided_at))
     }
+}
+
+/// What the registry's answer (or failure) means for an offline decision with this verdict.
+pub(crate) fn judge(offline: Verdict, result: Result<Decision, Error>) -> ReconcileOutcome {
+    match result {
+        Ok(online) => match online.verdict {
+            Verdict::Match if offline == Verdict::Match => ReconcileOutcome::Confirmed,
+            Verdict::Mismatch if offline == Verdict::Mismatch => ReconcileOutcome::Confirmed,
+            Verdict::NotFound => ReconcileOutcome::Contradicted {
+                reason: Contradiction::NotFound,
+            },
+            Verdict::InactiveRecord => ReconcileOutcome::Contradicted {
+                reason: Contradiction::Inactive,
+            },
+            _ => ReconcileOutcome::Contradicted {
+                reason: Contradiction::Mismatch,
+            },
+        },
+        Err(Error::Unavailable(u)) => ReconcileOutcome::StillPending {
+            cause: u.cause.label(),
+        },
+        Err(e) => ReconcileOutcome::StillPending {
+            cause: e.code().into(),
+        },
+    }
+}
+
+/// Start the re-check of one offline decision under the given idempotency key (the
+/// journal's reconciliation and a central ledger's use the same path): revocation first,
+/// then an online check counted as a re-check.
+pub(crate) fn recheck_start(
+    core: &Arc<Core>,
+    d: &OfflineRecord,
+    idempotency_key: String,
+) -> Result<Check, ReconcileOutcome> {
+    let revoked = core.trust.revocations().is_some_and(|list| {
+        list.payload().revoked_jti.contains(&d.token_id)
+            || list
+                .payload()
+                .revoked_subjects
+                .contains(&andal_token::subject_digest(&d.nik))
+    });
+    if revoked {
+        return Err(ReconcileOutcome::Contradicted {
+            reason: Contradiction::Revoked,
+        });
+    }
+    let query = Query::parse(&d.nik, &d.full_name, &d.birth_date)
+        .and_then(|q| match &d.birth_place {
+            Some(p) => q.with_birth_place(p.clone()),
+            None => Ok(q),
+        })
+        .map_err(|_| ReconcileOutcome::StillPending {
+            cause: "unreadable_record".into(),
+        })?;
+    let opts = CheckOptions::default().idempotency_key(idempotency_key);
+    Check::new(Arc::clone(core), Purpose::Recheck, &query, &opts).map_err(|e| {
+        ReconcileOutcome::StillPending {
+            cause: e.code().into(),
+        }
+    })
 }

@@ -1,0 +1,429 @@
+//! Ledger integration tests against a real PostgreSQL. They need `ANDAL_LEDGER_TEST_URL`
+//! (scripts/test.d/ledger.sh starts a throwaway PostgreSQL 15 cluster and sets it); without
+//! it each test says so and returns, because the workspace run has no database server.
+//! Each test works in its own fresh database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use andal::resilience::{BreakerConfig, ManualClock, RetryPolicy};
+use andal::{CheckOptions, Client, JournalKey, Query};
+use andal_ledger::reconcile::Reconciler;
+use andal_ledger::ship::{Shipper, ShipperConfig};
+use andal_ledger::{LedgerError, LedgerKey, fleet, schema};
+use andal_sandbox::{
+    DEMO_BANK_KEY, DEMO_BANK_PARTNER, Fault, SamplePerson, Sandbox, SandboxConfig,
+};
+
+const JKEY: [u8; 32] = [7; 32];
+const LKEY: [u8; 32] = [9; 32];
+
+/// A fresh database for one test, or `None` (with the reason printed) when no server is set.
+fn fresh_db(name: &str) -> Option<String> {
+    let Ok(url) = std::env::var(andal_ledger::TEST_URL_ENV) else {
+        eprintln!(
+            "skipped: {} is not set (scripts/test.d/ledger.sh starts PostgreSQL and sets it)",
+            andal_ledger::TEST_URL_ENV
+        );
+        return None;
+    };
+    let db = format!("andal_t_{name}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').expect("URL ends in /dbname");
+    Some(format!("{base}/{db}"))
+}
+
+fn migrated(name: &str) -> Option<String> {
+    let url = fresh_db(name)?;
+    let mut db = schema::connect_unchecked(&url).unwrap();
+    schema::migrate(&mut db).unwrap();
+    Some(url)
+}
+
+fn client(sb: &Sandbox, dir: &std::path::Path, clock: &Arc<ManualClock>, journal: bool) -> Client {
+    let mut b = Client::builder(sb.url())
+        .clock(clock.clone())
+        .partner_id(DEMO_BANK_PARTNER)
+        .api_key(DEMO_BANK_KEY)
+        .allow_insecure_http(true)
+        .deadline(Duration::from_millis(1500))
+        .attempt_timeout(Duration::from_millis(500))
+        .retry_policy(RetryPolicy::builder().seed(9))
+        .breaker_config(
+            BreakerConfig::builder()
+                .minimum_number_of_calls(3)
+                .slow_call_duration_threshold(Duration::from_millis(400))
+                .wait_duration_in_open(Duration::from_millis(200))
+                .fixed_open_wait()
+                .build()
+                .unwrap(),
+        )
+        .trust_roots(vec![sb.issuer().unwrap().root_key()])
+        .trust_cache_dir(dir.join("trust"));
+    if journal {
+        b = b.journal(dir.join("offline.journal"), JournalKey::from_bytes(JKEY));
+    }
+    let c = b.build().unwrap();
+    c.refresh_trust().unwrap();
+    c
+}
+
+/// A node that made `n` offline decisions during a hard-down registry, then recovered.
+struct Node {
+    sb: Sandbox,
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    client: Client,
+    people: Vec<SamplePerson>,
+}
+
+fn node_with_offline_decisions(n: usize) -> Node {
+    let sb = andal_sandbox::start(SandboxConfig::default().seed(31).people(2_000)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::starting_at(std::time::SystemTime::now()));
+    let client = client(&sb, dir.path(), &clock, true);
+    let people = sb.sample(n);
+    sb.set_fault(Fault::Down);
+    for p in &people {
+        let token = sb.mint_token(&p.nik, DEMO_BANK_PARTNER).unwrap();
+        let q = Query::parse(&p.nik, &p.full_name, &p.birth_date).unwrap();
+        let d = client
+            .verify_with(&q, &CheckOptions::default().token(token))
+            .unwrap();
+        assert!(d.is_offline());
+        clock.advance(Duration::from_millis(50));
+    }
+    sb.clear_fault();
+    clock.advance(Duration::from_secs(2));
+    // One online check closes the node's incident.
+    let q = Query::parse(&people[0].nik, &people[0].full_name, &people[0].birth_date).unwrap();
+    for _ in 0..3 {
+        if client.verify(&q).is_ok() && client.outage_report().current.open_incident.is_none() {
+            break;
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    Node {
+        sb,
+        dir,
+        clock,
+        client,
+        people,
+    }
+}
+
+fn shipper(url: &str, node: &Node, node_id: &str, batch: usize) -> Shipper {
+    let cfg = ShipperConfig::new(node_id, "sandbox", node.dir.path().join("offline.journal"))
+        .batch_size(batch);
+    Shipper::connect(
+        url,
+        cfg,
+        JournalKey::from_bytes(JKEY),
+        LedgerKey::from_bytes(LKEY),
+    )
+    .unwrap()
+}
+
+fn count(url: &str, sql: &str) -> i64 {
+    let mut db = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    db.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// pg_dump of the whole database (schema and data) as text.
+fn dump(url: &str) -> String {
+    let bin = std::env::var("ANDAL_PG_DUMP").unwrap_or_else(|_| "pg_dump".into());
+    let out = std::process::Command::new(bin)
+        .arg("--dbname")
+        .arg(url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn assert_no_personal_data(dump: &str, people: &[SamplePerson]) {
+    let lower = dump.to_lowercase();
+    for p in people {
+        assert!(!dump.contains(&p.nik), "a NIK is in the dump");
+        assert!(
+            !lower.contains(&p.full_name.to_lowercase()),
+            "a name is in the dump"
+        );
+        assert!(!dump.contains(&p.birth_date), "a birth date is in the dump");
+        // The masked NIK is there (reporting needs it): proof the rows are in the dump.
+        assert!(dump.contains(&andal::Nik::parse(&p.nik).unwrap().masked()));
+    }
+}
+
+#[test]
+fn migrate_is_versioned_and_refuses_a_newer_database() {
+    let Some(url) = fresh_db("migrate") else {
+        return;
+    };
+    let mut db = schema::connect_unchecked(&url).unwrap();
+    assert!(matches!(
+        schema::require_current(&mut db),
+        Err(LedgerError::SchemaTooOld { db: 0, .. })
+    ));
+    let first = schema::migrate(&mut db).unwrap();
+    assert_eq!((first.from, first.to), (0, schema::SCHEMA_VERSION));
+    assert_eq!(first.applied.len(), schema::SCHEMA_VERSION as usize);
+    let again = schema::migrate(&mut db).unwrap();
+    assert!(again.applied.is_empty());
+    schema::connect(&url).unwrap();
+    // A later tool migrated this database: this one must refuse, not write.
+    db.execute(
+        "INSERT INTO ledger_schema (version, name) VALUES ($1, 'from_the_future')",
+        &[&(schema::SCHEMA_VERSION + 1)],
+    )
+    .unwrap();
+    let e = schema::migrate(&mut db).unwrap_err();
+    assert!(matches!(e, LedgerError::SchemaTooNew { .. }), "{e}");
+    assert!(e.to_string().contains("newer than this tool"), "{e}");
+    assert!(matches!(
+        schema::connect(&url),
+        Err(LedgerError::SchemaTooNew { .. })
+    ));
+}
+
+#[test]
+fn shipping_is_exactly_once_resumable_and_holds_no_personal_data() {
+    let Some(url) = migrated("ship") else { return };
+    let node = node_with_offline_decisions(7);
+    let journal = node.dir.path().join("offline.journal");
+    let items = andal::read_journal(&journal, &JournalKey::from_bytes(JKEY)).unwrap();
+    assert_eq!(items.len(), 7);
+
+    let mut s = shipper(&url, &node, "node-a", 3);
+    let first = s.ship_journal().unwrap();
+    assert_eq!(first.decisions, 7);
+    assert!(first.batches >= 3, "batched by 3: {first:?}");
+    // Nothing new: nothing shipped.
+    assert_eq!(s.ship_journal().unwrap().decisions, 0);
+    // A crash that lost the cursor (or a commit whose acknowledgement was lost): re-shipping
+    // everything stores nothing twice.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute("DELETE FROM ledger_ship_cursor", &[]).unwrap();
+    let mut s2 = shipper(&url, &node, "node-a", 2);
+    assert_eq!(s2.ship_journal().unwrap().decisions, 0);
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 7);
+    // Every journaled decision is there once, with its masked NIK and token.
+    for i in &items {
+        let n: i64 = db
+            .query_one(
+                "SELECT count(*) FROM ledger_decisions WHERE node_id = 'node-a' AND seq = $1
+                   AND nik_masked = $2 AND token_id = $3 AND verdict = 'match'",
+                &[&(i.journal_seq as i64), &i.nik_masked, &i.token_id],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
+    // More decisions later resume after the cursor.
+    node.sb.set_fault(Fault::Down);
+    node.clock.advance(Duration::from_secs(1));
+    let p = &node.people[1];
+    let token = node.sb.mint_token(&p.nik, DEMO_BANK_PARTNER).unwrap();
+    let q = Query::parse(&p.nik, &p.full_name, &p.birth_date).unwrap();
+    for _ in 0..4 {
+        let _ = node
+            .client
+            .verify_with(&q, &CheckOptions::default().token(token.clone()));
+    }
+    node.sb.clear_fault();
+    let more = andal::read_journal(&journal, &JournalKey::from_bytes(JKEY))
+        .unwrap()
+        .len() as u64;
+    assert!(more > 7);
+    assert_eq!(s2.ship_journal().unwrap().decisions, more - 7);
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM ledger_decisions"),
+        more as i64
+    );
+
+    // Incidents: the closed one is shipped once.
+    let report = node.client.outage_report();
+    let closed = report.incidents.iter().filter(|i| !i.ongoing).count() as u64;
+    assert!(closed >= 1);
+    assert_eq!(s2.ship_outage_report(&report).unwrap(), closed);
+    assert_eq!(s2.ship_outage_report(&report).unwrap(), 0);
+
+    assert_no_personal_data(&dump(&url), &node.people[..7]);
+}
+
+#[test]
+fn node_resolutions_are_shipped_as_outcomes() {
+    let Some(url) = migrated("resolve") else {
+        return;
+    };
+    let node = node_with_offline_decisions(3);
+    let mut s = shipper(&url, &node, "node-r", 100);
+    assert_eq!(s.ship_journal().unwrap().decisions, 3);
+    node.clock.advance(Duration::from_secs(5));
+    let rep = node.client.reconcile().unwrap();
+    assert_eq!(rep.confirmed, 3);
+    let stats = s.ship_journal().unwrap();
+    assert_eq!((stats.decisions, stats.resolutions), (0, 3));
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM ledger_decisions WHERE state = 'confirmed' AND resolved_by = 'node'"
+        ),
+        3
+    );
+    // Re-shipping the resolutions changes nothing.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute("DELETE FROM ledger_ship_cursor", &[]).unwrap();
+    assert_eq!(s.ship_journal().unwrap().resolutions, 0);
+}
+
+#[test]
+fn two_reconcilers_recheck_each_decision_once_and_charge_once() {
+    let Some(url) = migrated("reconcile") else {
+        return;
+    };
+    let node = node_with_offline_decisions(24);
+    let mut s = shipper(&url, &node, "node-c", 10);
+    assert_eq!(s.ship_journal().unwrap().decisions, 24);
+    let charged_before = node
+        .sb
+        .accounting()
+        .partner(DEMO_BANK_PARTNER)
+        .accesses_charged;
+
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let url = url.clone();
+            let c = client(
+                &node.sb,
+                node.dir.path(),
+                &Arc::new(ManualClock::starting_at(std::time::SystemTime::now())),
+                false,
+            );
+            std::thread::spawn(move || {
+                let mut r =
+                    Reconciler::connect(&url, c, LedgerKey::from_bytes(LKEY), format!("r{i}"))
+                        .unwrap()
+                        .claim_size(3);
+                r.run_pass().unwrap()
+            })
+        })
+        .collect();
+    let stats: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        stats.iter().map(|s| s.confirmed).sum::<u64>(),
+        24,
+        "{stats:?}"
+    );
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM ledger_decisions WHERE state = 'pending'"
+        ),
+        0
+    );
+    // Each decision re-checked exactly once, by one reconciler, with one key.
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_rechecks"), 24);
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(DISTINCT idempotency_key) FROM ledger_rechecks"
+        ),
+        24
+    );
+    let charged = node
+        .sb
+        .accounting()
+        .partner(DEMO_BANK_PARTNER)
+        .accesses_charged
+        - charged_before;
+    assert!(charged <= 24, "{charged} charges for 24 decisions");
+
+    // A second pass finds nothing to do.
+    let c = client(
+        &node.sb,
+        node.dir.path(),
+        &Arc::new(ManualClock::starting_at(std::time::SystemTime::now())),
+        false,
+    );
+    let mut r = Reconciler::connect(&url, c, LedgerKey::from_bytes(LKEY), "r9").unwrap();
+    assert_eq!(r.run_pass().unwrap().claimed, 0);
+
+    // A reconciler holding the wrong ledger key refuses instead of guessing.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute("UPDATE ledger_decisions SET state = 'pending' WHERE seq = (SELECT min(seq) FROM ledger_decisions)", &[]).unwrap();
+    let c = client(
+        &node.sb,
+        node.dir.path(),
+        &Arc::new(ManualClock::starting_at(std::time::SystemTime::now())),
+        false,
+    );
+    let mut wrong = Reconciler::connect(&url, c, LedgerKey::from_bytes([1; 32]), "rx").unwrap();
+    assert!(matches!(
+        wrong.run_pass(),
+        Err(LedgerError::WrongLedgerKey { .. })
+    ));
+}
+
+#[test]
+fn a_reconciler_stops_while_the_registry_is_down_and_leaves_decisions_pending() {
+    let Some(url) = migrated("down") else { return };
+    let node = node_with_offline_decisions(4);
+    let mut s = shipper(&url, &node, "node-d", 10);
+    s.ship_journal().unwrap();
+    let c = client(
+        &node.sb,
+        node.dir.path(),
+        &Arc::new(ManualClock::starting_at(std::time::SystemTime::now())),
+        false,
+    );
+    node.sb.set_fault(Fault::Down);
+    let mut r = Reconciler::connect(&url, c, LedgerKey::from_bytes(LKEY), "r").unwrap();
+    let st = r.run_pass().unwrap();
+    assert_eq!(st.still_pending, 1, "{st:?}");
+    assert!(st.stopped_by.is_some());
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM ledger_decisions WHERE state = 'pending'"
+        ),
+        4
+    );
+    node.sb.clear_fault();
+}
+
+#[test]
+fn fleet_report_merges_node_incidents_and_reads_back() {
+    let Some(url) = migrated("fleet") else { return };
+    let a = node_with_offline_decisions(2);
+    let mut sa = shipper(&url, &a, "node-1", 10);
+    sa.ship_journal().unwrap();
+    sa.ship_outage_report(&a.client.outage_report()).unwrap();
+    // A second node with the same incident times (a copy of node-1's record).
+    let mut sb = shipper(&url, &a, "node-2", 10);
+    sb.ship_outage_report(&a.client.outage_report()).unwrap();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let (json, report) = fleet::fleet_report(&mut db).unwrap();
+    assert_eq!(report.incidents.len(), 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["incidents"][0]["nodes_affected"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(report.incidents[0].checks.offline, 4);
+    assert_eq!(report.incidents[0].reconciliation.unreconciled, 4);
+    andal_report::render_timeline_svg(&report).unwrap();
+}
