@@ -590,6 +590,71 @@ struct Settings {
     journal_path: Option<PathBuf>,
     journal_key: Option<Vec<u8>>,
     fallback: Option<FallbackSettings>,
+    tls: TlsSettings,
+}
+
+/// TLS and proxy settings of the built-in transport (`ca_bundle=`, `client_cert=`,
+/// `client_key=`, `platform_verifier=`, `proxy=`).
+#[derive(Default)]
+struct TlsSettings {
+    ca_bundle: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    platform_verifier: bool,
+    proxy: Option<String>,
+}
+
+impl TlsSettings {
+    /// The built-in transport for these settings, or `None` when all are defaults.
+    fn transport(self, py: Python<'_>) -> PyResult<Option<Arc<dyn andal::Transport>>> {
+        let read = |name: &'static str, path: &PathBuf| {
+            std::fs::read(path).map_err(|e| {
+                config_error(py, name, &format!("cannot read {}: {e}", path.display()))
+            })
+        };
+        let mut tls = andal::tls::TlsConfig::builder().platform_verifier(self.platform_verifier);
+        let mut custom = self.platform_verifier || self.proxy.is_some();
+        if let Some(path) = &self.ca_bundle {
+            tls = tls.root_certificates_pem(read("ca_bundle", path)?);
+            custom = true;
+        }
+        match (&self.client_cert, &self.client_key) {
+            (Some(cert), key) => {
+                let cert_pem = read("client_cert", cert)?;
+                // One file may hold both the chain and the key, as with requests' `cert=`.
+                let key_pem = match key {
+                    Some(k) => read("client_key", k)?,
+                    None => cert_pem.clone(),
+                };
+                tls = tls.client_identity_pem(cert_pem, key_pem);
+                custom = true;
+            }
+            (None, Some(_)) => return Err(config_error(py, "client_key", "needs client_cert")),
+            (None, None) => {}
+        }
+        if !custom {
+            return Ok(None);
+        }
+        let tls = tls.build().map_err(|e| {
+            let name = match &e {
+                andal::tls::TlsConfigError::BadPem { input, .. } => match input {
+                    andal::tls::PemInput::RootCertificates => "ca_bundle",
+                    andal::tls::PemInput::ClientCertificate => "client_cert",
+                    _ => "client_key",
+                },
+                _ => "platform_verifier",
+            };
+            config_error(py, name, &e.to_string())
+        })?;
+        let mut builder = andal::transport::UreqTransport::builder().tls(tls);
+        if let Some(proxy) = self.proxy {
+            builder = builder.proxy(proxy);
+        }
+        let transport = builder
+            .build()
+            .map_err(|e| config_error(py, "proxy", &e.to_string()))?;
+        Ok(Some(Arc::new(transport)))
+    }
 }
 
 impl Settings {
@@ -612,6 +677,7 @@ impl Settings {
             journal_path,
             journal_key,
             fallback,
+            tls,
         } = self;
         let mut builder = andal::Client::builder(base_url)
             .partner_id(partner_id)
@@ -663,6 +729,9 @@ impl Settings {
         if let Some(settings) = fallback {
             builder = builder.fallback_policy(settings.build(py)?);
         }
+        if let Some(transport) = tls.transport(py)? {
+            builder = builder.transport(transport);
+        }
         Ok(builder)
     }
 }
@@ -689,7 +758,7 @@ impl NativeClient {
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None))]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None, ca_bundle=None, client_cert=None, client_key=None, platform_verifier=false, proxy=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -709,6 +778,11 @@ impl NativeClient {
         journal_path: Option<PathBuf>,
         journal_key: Option<Vec<u8>>,
         fallback: Option<FallbackSettings>,
+        ca_bundle: Option<PathBuf>,
+        client_cert: Option<PathBuf>,
+        client_key: Option<PathBuf>,
+        platform_verifier: bool,
+        proxy: Option<String>,
     ) -> PyResult<Self> {
         let builder = Settings {
             base_url: base_url.clone(),
@@ -727,6 +801,13 @@ impl NativeClient {
             journal_path,
             journal_key,
             fallback,
+            tls: TlsSettings {
+                ca_bundle,
+                client_cert,
+                client_key,
+                platform_verifier,
+                proxy,
+            },
         }
         .builder(py)?;
         let client = builder.build().map_err(|e| to_pyerr(py, e))?;

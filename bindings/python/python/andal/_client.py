@@ -72,6 +72,54 @@ class Client:
 
     >>> with andal.Client(url, "demo-bank", key, allow_insecure_http=True) as client:
     ...     d = client.verify(nik="3316...", full_name="Siti", birth_date="1999-07-05")
+
+    Args:
+        base_url: The registry's base URL (``https://...``; ``http://`` only with
+            ``allow_insecure_http``).
+        partner_id: Your partner id at the registry (sent with every check).
+        api_key: Your API key (sent as a bearer token; never logged).
+        deadline: Total time per check in seconds, retries included (default 5.0).
+            A check answers or raises within it.
+        attempt_timeout: Time per HTTP attempt in seconds (default 2.0).
+        allow_insecure_http: Allow an ``http://`` base URL (the sandbox, tests). Off by
+            default.
+        max_response_bytes: Largest registry response accepted, in bytes (default
+            256 KiB); a larger one is a failure, not a crash.
+        breaker: Circuit-breaker settings (:class:`BreakerSettings`); ``None``: the
+            core's defaults.
+        retry: Retry settings (:class:`RetrySettings`); ``None``: the core's defaults.
+        count_throttling_as_failure: Count HTTP 429 from the registry as a breaker
+            failure (default ``False``: one partner over its own quota should not open
+            the breaker; it is still retried after ``Retry-After``).
+        on_event: Called with each resilience event as a dict (``kind`` plus details,
+            never personal data) on the checking thread; keep it quick. An exception in
+            it goes to ``sys.unraisablehook`` and never breaks a check.
+        trust_roots: Pinned issuer root keys (JWK JSON strings or dicts) under which
+            offline attestation tokens verify. Needed for offline answers.
+        trust_cache_dir: Directory where the verified keyset and revocation list are
+            cached between runs.
+        journal: Path of the encrypted journal of offline decisions (with
+            ``journal_key``). Needed for offline answers.
+        journal_key: The journal's 32-byte key (keep it in your KMS or secret store).
+        fallback: When an offline token may answer (:class:`FallbackPolicy`); ``None``:
+            the core's defaults.
+        ca_bundle: Path of a PEM file of CA certificates to trust *instead of* the public
+            WebPKI roots (a bank's private CA in front of the registry). Like
+            ``requests``' ``verify="/path/ca.pem"``; verification cannot be turned off.
+        client_cert: Path of a PEM client certificate chain for gateways that require
+            mutual TLS; the file may also hold the key (like ``requests``' ``cert=``).
+        client_key: Path of the client certificate's PEM private key, when not in
+            ``client_cert``.
+        platform_verifier: Verify the registry's certificate with the operating system's
+            verifier and trust store (roots your administrator installed) instead of the
+            WebPKI roots. Exclusive with ``ca_bundle``.
+        proxy: An HTTP proxy for every request, ``http://[user:password@]host:port``
+            (HTTPS goes through a CONNECT tunnel). Like ``requests``' ``proxies=``, but
+            one URL; ``HTTPS_PROXY`` and friends are *not* read.
+
+    Raises:
+        ConfigError: a setting is invalid (its name is in ``setting``): e.g. an
+            unreadable or malformed ``ca_bundle``, a bad proxy URL.
     """
 
     def __init__(
@@ -93,6 +141,11 @@ class Client:
         journal: Optional[Union[str, "os.PathLike[str]"]] = None,
         journal_key: Optional[bytes] = None,
         fallback: Optional[FallbackPolicy] = None,
+        ca_bundle: Optional[Union[str, "os.PathLike[str]"]] = None,
+        client_cert: Optional[Union[str, "os.PathLike[str]"]] = None,
+        client_key: Optional[Union[str, "os.PathLike[str]"]] = None,
+        platform_verifier: bool = False,
+        proxy: Optional[str] = None,
     ) -> None:
         self._native = _andal.NativeClient(
             base_url,
@@ -113,6 +166,11 @@ class Client:
             journal_path=None if journal is None else os.fspath(journal),
             journal_key=None if journal_key is None else bytes(journal_key),
             fallback=None if fallback is None else dataclasses.asdict(fallback),
+            ca_bundle=None if ca_bundle is None else os.fspath(ca_bundle),
+            client_cert=None if client_cert is None else os.fspath(client_cert),
+            client_key=None if client_key is None else os.fspath(client_key),
+            platform_verifier=bool(platform_verifier),
+            proxy=proxy,
         )
         self._deadline = float(deadline)
 
