@@ -125,6 +125,10 @@ pub struct OfflineProvenance {
     pub online_failure: String,
     /// Journal sequence number of the recorded decision.
     pub journal_seq: u64,
+    /// Attempts the online path sent to the registry before the fallback answered (0 when
+    /// none was sent, e.g. breaker open).
+    #[serde(default)]
+    pub online_attempts: u32,
 }
 
 /// The outcome of one check. Carries the NIK only masked.

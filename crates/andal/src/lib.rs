@@ -30,6 +30,7 @@ pub mod decision;
 mod engine;
 pub mod error;
 pub mod locale;
+pub mod metrics;
 pub mod nik;
 pub mod notice;
 pub mod offline;

@@ -392,3 +392,23 @@ pub fn read_journal_records(
         last_seq,
     })
 }
+
+/// Offline decisions in an open journal that no resolution record settles yet (the
+/// journal backlog metric).
+pub(crate) fn pending_decisions(
+    journal: &andal_journal::Journal,
+) -> Result<usize, andal_journal::JournalError> {
+    let mut decisions = std::collections::HashSet::new();
+    for r in journal.records()? {
+        match serde_json::from_slice::<Entry>(&r.payload) {
+            Ok(Entry::OfflineDecision(_)) => {
+                decisions.insert(r.seq);
+            }
+            Ok(Entry::Resolution(res)) => {
+                decisions.remove(&res.decision_seq);
+            }
+            _ => {}
+        }
+    }
+    Ok(decisions.len())
+}

@@ -347,6 +347,9 @@ impl ClientBuilder {
         });
         let mut listeners = self.listeners;
         listeners.push(outage.clone());
+        // Handles are registered with the recorder installed now (no-ops without one).
+        let metrics = crate::metrics::ClientMetrics::new(&host);
+        listeners.push(metrics.listener());
         let mut policy = self.retry_policy.unwrap_or_else(RetryPolicy::builder);
         for l in &listeners {
             policy = policy.listener(l.clone());
@@ -466,7 +469,14 @@ impl ClientBuilder {
             last: parking_lot::Mutex::new(None),
             running: std::sync::atomic::AtomicBool::new(false),
         });
+        metrics.listener().set_breaker_state(breaker.state());
+        if let Some(j) = &journal
+            && let Ok(pending) = crate::reconcile::pending_decisions(j)
+        {
+            metrics.set_journal_backlog(pending);
+        }
         let core = Arc::new(Core {
+            metrics,
             trust,
             fallback: self.fallback,
             journal,

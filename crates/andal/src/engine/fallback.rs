@@ -134,6 +134,7 @@ impl Core {
                     revocation_staleness_secs: revocation_staleness,
                     online_failure,
                     journal_seq: 0,
+                    online_attempts: online.attempts,
                 }),
                 nik_masked: query.nik().masked(),
                 attestation: None,

@@ -39,6 +39,8 @@ use crate::transport::{FailureKind, HttpRequest, HttpResponse, Method, Transport
 /// What a client shares between its checks: configuration and the thread-safe resilience
 /// pieces. Built once by `ClientBuilder`; both drivers hold it in an `Arc`.
 pub(crate) struct Core {
+    /// Metric handles (no-ops without a recorder).
+    pub(crate) metrics: crate::metrics::ClientMetrics,
     pub(crate) trust: Arc<trust::TrustSync>,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) journal: Option<Arc<andal_journal::Journal>>,
@@ -88,6 +90,14 @@ impl Core {
                 None
             }
         }
+    }
+
+    /// THE one place where a finished citizen check is seen by metrics (outcome,
+    /// provenance, attempts, cause, time to decision), whichever driver ran it.
+    pub(crate) fn check_finished(&self, result: &Result<Decision, Error>, started: Instant) {
+        let elapsed = self.clock.now().saturating_duration_since(started);
+        self.metrics
+            .check_finished(result, elapsed, self.budget.balance());
     }
 
     fn check_request(&self, query: &Query, key: String) -> Result<HttpRequest, Error> {
@@ -201,6 +211,11 @@ pub(crate) struct Check {
     last_failure: Option<Kind>,
     state: State,
     trust_refresh_due: bool,
+    /// When the check started (time to decision).
+    started: Instant,
+    /// `check` span with the request id; the machine enters it whenever it runs, so both
+    /// drivers' checks are traced alike.
+    span: tracing::Span,
 }
 
 impl Check {
@@ -217,6 +232,20 @@ impl Check {
             Some(k) => validate_idempotency_key(k)?,
             None => new_idempotency_key(),
         };
+        let span = match purpose {
+            Purpose::Citizen => tracing::info_span!(
+                target: "andal::check",
+                "check",
+                request_id = %crate::metrics::span_request_id(&key),
+                host = %core.host,
+            ),
+            Purpose::Recheck => tracing::info_span!(
+                target: "andal::check",
+                "recheck",
+                request_id = %crate::metrics::span_request_id(&key),
+                host = %core.host,
+            ),
+        };
         let request = Arc::new(core.check_request(query, key)?);
         let schedule = core.retry_policy.schedule();
         core.budget.record_request();
@@ -231,6 +260,8 @@ impl Check {
             last_failure: None,
             state: State::Admit,
             trust_refresh_due: false,
+            started: core.clock.now(),
+            span,
             core,
         })
     }
@@ -243,6 +274,8 @@ impl Check {
 
     /// The next thing to do.
     pub(crate) fn poll(&mut self) -> Action<Result<Decision, Error>> {
+        let span = self.span.clone();
+        let _in_span = span.enter();
         loop {
             match std::mem::replace(&mut self.state, State::Done) {
                 State::Admit => {
@@ -257,7 +290,12 @@ impl Check {
                     }
                     self.state = State::Admit;
                 }
-                State::Decided(result) => return Action::Done(*result),
+                State::Decided(result) => {
+                    if self.purpose == Purpose::Citizen {
+                        self.core.check_finished(&result, self.started);
+                    }
+                    return Action::Done(*result);
+                }
                 State::Journal {
                     decision,
                     online,
@@ -341,6 +379,8 @@ impl Check {
 
     /// What the transport did with the request of the last `Send`.
     pub(crate) fn handle_response(&mut self, response: Result<HttpResponse, TransportError>) {
+        let span = self.span.clone();
+        let _in_span = span.enter();
         let core = Arc::clone(&self.core);
         match std::mem::replace(&mut self.state, State::Done) {
             State::Probe { probe, retry_in } => {
@@ -519,6 +559,8 @@ impl Check {
 
     /// What the journal did with the record of the last `Journal` action.
     pub(crate) fn handle_journaled(&mut self, seq: Result<u64, andal_journal::JournalError>) {
+        let span = self.span.clone();
+        let _in_span = span.enter();
         match std::mem::replace(&mut self.state, State::Done) {
             State::Journal {
                 mut decision,
@@ -562,6 +604,12 @@ impl Drop for Check {
         };
         if cancelled && self.purpose == Purpose::Citizen {
             self.core.record_final(Final::Cancelled);
+            let elapsed = self
+                .core
+                .clock
+                .now()
+                .saturating_duration_since(self.started);
+            self.core.metrics.check_cancelled(elapsed);
         }
     }
 }

@@ -77,6 +77,10 @@ impl Reconcile {
                 }
                 Step::Next => {
                     let Some((seq, d)) = self.pending.pop_front() else {
+                        let r = &self.report;
+                        let m = &self.core.metrics;
+                        m.reconciled(r.confirmed, r.contradicted, r.still_pending);
+                        m.set_journal_backlog(r.still_pending);
                         return ReconcileAction::Done(Ok(std::mem::take(&mut self.report)));
                     };
                     self.report.examined += 1;
