@@ -1,0 +1,418 @@
+//! `andal-load-bench`: many checks in flight at once, side by side in one run (issue 11):
+//! the async client on one tokio runtime with 2 workers, bare hyper on the same load, the
+//! blocking client on a 64-thread pool; then a `hang` fault with every check in flight,
+//! and a hard outage with the breaker open. The sandbox runs in a child process (this
+//! binary with `--serve-sandbox`), so thread counts and memory are the client's alone.
+//! Markdown to stdout.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use andal::{Client, Query};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+
+const IN_FLIGHT: usize = 5_000;
+const TOTAL: usize = 20_000;
+const DEADLINE: Duration = Duration::from_secs(5);
+
+fn main() {
+    if std::env::args().any(|a| a == "--serve-sandbox") {
+        serve_sandbox();
+        return;
+    }
+    let in_flight = arg("--in-flight").unwrap_or(IN_FLIGHT);
+    let total = arg("--total").unwrap_or(TOTAL);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve-sandbox")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the sandbox child");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let person: Vec<String> = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    let mut control = child.stdin.take().unwrap();
+    let mut fault = |f: &str| {
+        writeln!(control, "{f}").unwrap();
+        control.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let query = Query::parse(&person[0], &person[1], &person[2]).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let builder = || {
+        Client::builder(url.clone())
+            .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
+            .api_key(andal_sandbox::DEMO_BANK_KEY)
+            .allow_insecure_http(true)
+            .deadline(DEADLINE)
+    };
+    println!("# andal-load-bench: {in_flight} in flight, {total} checks per throughput run\n");
+    println!(
+        "| run | checks | decided within deadline | throughput (checks/s) | p50 / p99 / max latency | peak OS threads | RSS growth per in-flight check |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+
+    // Healthy, async client.
+    let client = builder().build_async().unwrap();
+    let r = rt.block_on(async_run(&client, &query, in_flight, total));
+    r.print("async client, 2 tokio workers, healthy");
+    let async_tp = r.throughput();
+
+    // Healthy, bare hyper, same load.
+    let bare = BareHyper::new(&url, &query);
+    let r = rt.block_on(bare.run(in_flight, total));
+    r.print("bare hyper 1 (same request, no checks logic), healthy");
+    let bare_tp = r.throughput();
+
+    // Healthy, blocking client, 64 threads.
+    let blocking = builder().build().unwrap();
+    let r = blocking_run(&blocking, &query, 64, total);
+    r.print("blocking client, 64-thread pool, healthy");
+    let blocking_tp = r.throughput();
+
+    // Hang: every check in flight at once, each must be decided within its deadline.
+    fault("hang");
+    let hang_client = builder().build_async().unwrap();
+    let r = rt.block_on(async_run(&hang_client, &query, in_flight, in_flight));
+    r.print("async client, `hang` fault, all in flight at once");
+    fault("clear");
+
+    // Hard outage, breaker open.
+    let open = builder().build_async().unwrap();
+    open.breaker().force_open();
+    let (own, submitted) = rt.block_on(open_breaker_run(&open, &query, in_flight));
+    println!();
+    println!(
+        "Throughput: async client {:.0}/s, bare hyper {:.0}/s (client overhead {:.1} %), blocking client on 64 threads {:.0}/s.",
+        async_tp,
+        bare_tp,
+        100.0 * (bare_tp - async_tp) / bare_tp,
+        blocking_tp
+    );
+    println!(
+        "Hard outage, breaker open, {in_flight} checks spawned at once: time to decision inside the check p50 {:?}, p99 {:?}, max {:?}; from submission (queueing on 2 workers included) p99 {:?}, max {:?}.",
+        pct(&own, 0.5),
+        pct(&own, 0.99),
+        own.last().unwrap(),
+        pct(&submitted, 0.99),
+        submitted.last().unwrap()
+    );
+    drop(control);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn arg(name: &str) -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+}
+
+/// The child: a sandbox on loopback; prints its URL and one person, then applies the
+/// faults named on stdin (`hang`, `clear`) until stdin closes.
+fn serve_sandbox() {
+    let sb = andal_sandbox::start(
+        andal_sandbox::SandboxConfig::default()
+            .seed(5)
+            .people(10_000),
+    )
+    .unwrap();
+    let p = &sb.sample(1)[0];
+    println!("{}", sb.url());
+    println!("{}\t{}\t{}", p.nik, p.full_name, p.birth_date);
+    std::io::stdout().flush().unwrap();
+    for line in std::io::stdin().lock().lines() {
+        match line.as_deref().unwrap_or("") {
+            "hang" => sb.set_fault(andal_sandbox::Fault::Hang),
+            "clear" => sb.clear_fault(),
+            _ => {}
+        }
+    }
+}
+
+/// Samples the process's OS threads and resident memory every 5 ms (the sampler's own
+/// thread is subtracted).
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    peak_threads: Arc<AtomicU64>,
+    peak_rss: Arc<AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+fn proc_status(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Sampler {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak_threads = Arc::new(AtomicU64::new(0));
+        let peak_rss = Arc::new(AtomicU64::new(0));
+        let (s, t, r) = (stop.clone(), peak_threads.clone(), peak_rss.clone());
+        let handle = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                t.fetch_max(proc_status("Threads:").saturating_sub(1), Ordering::Relaxed);
+                r.fetch_max(proc_status("VmRSS:"), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        Sampler {
+            stop,
+            peak_threads,
+            peak_rss,
+            handle: Some(handle),
+        }
+    }
+    fn finish(mut self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.take().unwrap().join();
+        (
+            self.peak_threads.load(Ordering::Relaxed),
+            self.peak_rss.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct RunResult {
+    latencies: Vec<Duration>,
+    within: usize,
+    ok: usize,
+    wall: Duration,
+    threads: u64,
+    rss_growth_per_check_kib: f64,
+}
+
+impl RunResult {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+    fn print(&self, name: &str) {
+        println!(
+            "| {name} | {} ({} answered) | {} | {:.0} | {:?} / {:?} / {:?} | {} | {:.1} KiB |",
+            self.latencies.len(),
+            self.ok,
+            self.within,
+            self.throughput(),
+            pct(&self.latencies, 0.5),
+            pct(&self.latencies, 0.99),
+            self.latencies.last().unwrap(),
+            self.threads,
+            self.rss_growth_per_check_kib
+        );
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn finish(
+    mut latencies: Vec<Duration>,
+    ok: usize,
+    wall: Duration,
+    sampler: Sampler,
+    rss_before_kib: u64,
+    in_flight: usize,
+) -> RunResult {
+    let (threads, rss) = sampler.finish();
+    latencies.sort();
+    RunResult {
+        within: latencies.iter().filter(|l| **l <= DEADLINE).count(),
+        latencies,
+        ok,
+        wall,
+        threads,
+        rss_growth_per_check_kib: rss.saturating_sub(rss_before_kib) as f64 / in_flight as f64,
+    }
+}
+
+/// `in_flight` tasks, each running its share of `total` checks one after another.
+async fn async_run(
+    client: &andal::AsyncClient,
+    q: &Query,
+    in_flight: usize,
+    total: usize,
+) -> RunResult {
+    let rss_before = proc_status("VmRSS:");
+    let sampler = Sampler::start();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..in_flight)
+        .map(|i| {
+            let (c, q) = (client.clone(), q.clone());
+            let n = total / in_flight + usize::from(i < total % in_flight);
+            tokio::spawn(async move {
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let t = Instant::now();
+                    let r = c.verify(&q).await;
+                    out.push((t.elapsed(), r.is_ok()));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut lat = Vec::with_capacity(total);
+    let mut ok = 0;
+    for t in tasks {
+        for (l, good) in t.await.unwrap() {
+            lat.push(l);
+            ok += usize::from(good);
+        }
+    }
+    finish(lat, ok, started.elapsed(), sampler, rss_before, in_flight)
+}
+
+fn blocking_run(client: &Client, q: &Query, threads: usize, total: usize) -> RunResult {
+    let rss_before = proc_status("VmRSS:");
+    let sampler = Sampler::start();
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (c, q) = (client.clone(), q.clone());
+            let n = total / threads + usize::from(i < total % threads);
+            std::thread::spawn(move || {
+                (0..n)
+                    .map(|_| {
+                        let t = Instant::now();
+                        let r = c.verify(&q);
+                        (t.elapsed(), r.is_ok())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut lat = Vec::with_capacity(total);
+    let mut ok = 0;
+    for h in handles {
+        for (l, good) in h.join().unwrap() {
+            lat.push(l);
+            ok += usize::from(good);
+        }
+    }
+    finish(lat, ok, started.elapsed(), sampler, rss_before, threads)
+}
+
+async fn open_breaker_run(
+    client: &andal::AsyncClient,
+    q: &Query,
+    in_flight: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let submitted_at = Instant::now();
+    let tasks: Vec<_> = (0..in_flight)
+        .map(|_| {
+            let (c, q) = (client.clone(), q.clone());
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let r = c.verify(&q).await;
+                assert!(r.is_err(), "the breaker is open");
+                (t.elapsed(), submitted_at.elapsed())
+            })
+        })
+        .collect();
+    let (mut own, mut sub) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (a, b) = t.await.unwrap();
+        own.push(a);
+        sub.push(b);
+    }
+    own.sort();
+    sub.sort();
+    (own, sub)
+}
+
+/// The same request as the client's, on a bare hyper-util client (no deadline, breaker,
+/// retries or parsing beyond collecting the body): the floor for the client overhead.
+struct BareHyper {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    url: String,
+    body: Bytes,
+}
+
+impl BareHyper {
+    fn new(base: &str, q: &Query) -> Self {
+        let body = serde_json::to_vec(&andal::api::CheckRequest::from_query(q)).unwrap();
+        BareHyper {
+            client: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build_http(),
+            url: format!("{base}{}", andal::api::CHECKS_PATH),
+            body: Bytes::from(body),
+        }
+    }
+
+    async fn run(&self, in_flight: usize, total: usize) -> RunResult {
+        let rss_before = proc_status("VmRSS:");
+        let sampler = Sampler::start();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..in_flight)
+            .map(|i| {
+                let (c, url, body) = (self.client.clone(), self.url.clone(), self.body.clone());
+                let n = total / in_flight + usize::from(i < total % in_flight);
+                tokio::spawn(async move {
+                    let mut out = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let t = Instant::now();
+                        let req = http::Request::post(&url)
+                            .header(
+                                "Authorization",
+                                format!("Bearer {}", andal_sandbox::DEMO_BANK_KEY),
+                            )
+                            .header("Content-Type", "application/json")
+                            .header("Accept", "application/json")
+                            .header(
+                                andal::api::IDEMPOTENCY_KEY_HEADER,
+                                andal::client::new_idempotency_key(),
+                            )
+                            .header(
+                                andal::api::PARTNER_ID_HEADER,
+                                andal_sandbox::DEMO_BANK_PARTNER,
+                            )
+                            .body(Full::new(body.clone()))
+                            .unwrap();
+                        let good = match tokio::time::timeout(DEADLINE, c.request(req)).await {
+                            Ok(Ok(resp)) => {
+                                let status = resp.status();
+                                resp.into_body().collect().await.is_ok() && status == 200
+                            }
+                            _ => false,
+                        };
+                        out.push((t.elapsed(), good));
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut lat = Vec::with_capacity(total);
+        let mut ok = 0;
+        for t in tasks {
+            for (l, good) in t.await.unwrap() {
+                lat.push(l);
+                ok += usize::from(good);
+            }
+        }
+        finish(lat, ok, started.elapsed(), sampler, rss_before, in_flight)
+    }
+}
