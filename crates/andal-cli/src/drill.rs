@@ -29,6 +29,8 @@ pub struct DrillArgs {
     /// Folder for the outage report (JSON), its SVG timeline and the offline journal.
     #[arg(long, default_value = "andal-drill")]
     out: PathBuf,
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
 }
 
 /// One step of the scripted outage.
@@ -107,6 +109,9 @@ const MARGIN: Duration = Duration::from_millis(250);
 const WORKERS: usize = 4;
 
 pub fn run(args: DrillArgs) -> ExitCode {
+    if args.fleet.fleet.is_some() {
+        return crate::fleet::run(args.quick, args.seed, args.json, &args.out, &args.fleet);
+    }
     match drill(&args) {
         Ok(summary) => {
             if args.json {

@@ -25,7 +25,12 @@ and run `andal ledger migrate --ledger ...` once.";
 #[derive(Debug, Args)]
 pub struct LedgerUrl {
     /// PostgreSQL URL of the ledger (postgres://user@host:port/db).
-    #[arg(long = "ledger", env = "ANDAL_LEDGER_URL", hide_env_values = true)]
+    #[arg(
+        id = "ledger_url",
+        long = "ledger",
+        env = "ANDAL_LEDGER_URL",
+        hide_env_values = true
+    )]
     pub url: String,
 }
 

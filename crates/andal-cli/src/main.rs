@@ -3,6 +3,7 @@
 mod batch;
 mod drill;
 mod exit;
+mod fleet;
 mod ledger;
 
 use std::process::ExitCode;
@@ -40,7 +41,12 @@ enum Command {
     /// Run the local identity-check sandbox (synthetic registry, switchable faults).
     Sandbox(andal_sandbox::SandboxArgs),
     /// The outage drill: start the embedded sandbox, run checks through an outage, report.
+    /// With `--fleet N --ledger postgres://...`: the fleet drill (N node processes, shippers,
+    /// central reconcilers).
     Drill(drill::DrillArgs),
+    /// One node of the fleet drill (started by `andal drill --fleet`).
+    #[command(hide = true)]
+    DrillNode(fleet::NodeArgs),
     /// Print an outage report (JSON export) as a summary, and draw its SVG timeline.
     Report(ReportArgs),
     /// List the offline decisions in a journal with their reconciliation status (masked).
@@ -211,6 +217,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Drill(args) => drill::run(args),
+        Command::DrillNode(args) => fleet::node(args),
         Command::Report(args) => report(&args),
         Command::Journal(args) => journal(&args),
         Command::Ledger(cmd) => ledger::run_ledger(cmd),
@@ -490,4 +497,15 @@ fn print_decision(d: &Decision, json: bool) {
 fn fail(e: &Error) -> ExitCode {
     eprintln!("andal: {e}");
     Outcome::from_error(e).code()
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks argument ids, groups and conflicts only when a command is built: build
+    /// them all here instead of at a user's first `andal reconcile`.
+    #[test]
+    fn every_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

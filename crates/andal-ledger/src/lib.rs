@@ -32,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod audit;
 mod error;
 pub mod fleet;
 pub mod key;

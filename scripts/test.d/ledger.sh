@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The fleet ledger against a real PostgreSQL 15 (Debian's package, installed when missing):
+# starts a throwaway cluster of its own (data directory under /tmp, run as the `postgres`
+# user, loopback only, a free port), runs the ledger integration tests (crates/andal-ledger)
+# and the fleet drill test (crates/andal-cli/tests/fleet.rs: 8 node processes, 50 shipper
+# SIGKILLs, one PostgreSQL restart, two reconcilers), and stops the server on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# shellcheck disable=SC1091
+. scripts/lib/apt.sh
+ensure_debian_packages postgresql
+
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+[ -x "$PGBIN/initdb" ] || { echo "ledger: PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
+echo "ledger: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') from $PGBIN"
+
+AS_PG=()
+if [ "$(id -u)" -eq 0 ]; then AS_PG=(runuser -u postgres --); fi
+WORK="$(mktemp -d /tmp/andal-ledger-pg.XXXXXX)"
+chmod 755 "$WORK"
+[ ${#AS_PG[@]} -eq 0 ] || chown postgres "$WORK"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+OPTS="-p $PORT -k $WORK -c listen_addresses=127.0.0.1"
+
+stop() {
+  "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" stop -m immediate >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap stop EXIT
+
+"${AS_PG[@]}" "$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres --no-sync >/dev/null
+"${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -o "$OPTS" -l "$WORK/server.log" -w start >/dev/null
+
+export ANDAL_LEDGER_TEST_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+# The fleet drill restarts the server once mid-run with this command.
+export ANDAL_LEDGER_TEST_PG_RESTART="${AS_PG[*]} $PGBIN/pg_ctl -D $WORK/data -o '$OPTS' -l $WORK/server.log -w -m fast restart"
+# pg_dump of the server's own version for the personal-data checks.
+export ANDAL_PG_DUMP="$PGBIN/pg_dump"
+export PATH="$PGBIN:$PATH"
+
+# --nocapture: a test that skipped (no database) says so, and that must fail here.
+for t in "-p andal-ledger" "-p andal-cli --test fleet"; do
+  # shellcheck disable=SC2086
+  if ! cargo test --locked $t -- --nocapture > "$WORK/test.log" 2>&1; then
+    cat "$WORK/test.log"; exit 1
+  fi
+  grep -E '^test result|"(acknowledged_offline_decisions|shipper_kills|ship_lag_ms_p99|reconciled_per_second)"' "$WORK/test.log"
+  if grep -q '^skipped:' "$WORK/test.log"; then
+    grep '^skipped:' "$WORK/test.log" >&2; echo "ledger: a test skipped although PostgreSQL is running" >&2; exit 1
+  fi
+done
+echo "ledger: ok"
