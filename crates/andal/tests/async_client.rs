@@ -173,3 +173,83 @@ fn a_dropped_check_releases_its_half_open_slot_and_counts_as_cancelled() {
     assert_eq!(checks.refused, 3);
     assert_eq!(checks.total(), 3, "cancelled checks are not in the total");
 }
+
+/// The sandbox fault matrix through the default hyper transport: each fault is decided
+/// within the deadline and classified as the blocking (ureq) transport classifies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_transport_classifies_the_fault_matrix_like_ureq() {
+    const DEADLINE: Duration = Duration::from_millis(1500);
+    let sb = andal_sandbox::start(SandboxConfig::default().seed(12).people(2_000)).unwrap();
+    let p = &sb.sample(1)[0];
+    let q = Query::parse(&p.nik, &p.full_name, &p.birth_date).unwrap();
+    let faults: Vec<(Fault, FailureKind)> = vec![
+        (Fault::Down, FailureKind::Refused),
+        (Fault::Hang, FailureKind::ReadTimeout),
+        (
+            Fault::Error {
+                status: 503,
+                rate: 1.0,
+            },
+            FailureKind::HttpStatus(503),
+        ),
+        (
+            Fault::Throttle {
+                retry_after_secs: 5,
+            },
+            FailureKind::Throttled,
+        ),
+        (Fault::ResetMidBody, FailureKind::Reset),
+        (Fault::MalformedJson, FailureKind::Malformed),
+        (
+            Fault::Oversized {
+                bytes: 2 * 1024 * 1024,
+            },
+            FailureKind::TooLarge,
+        ),
+    ];
+    for (fault, expected) in faults {
+        // A fresh client per fault: the previous fault's breaker would refuse at once.
+        let client = Client::builder(sb.url())
+            .partner_id(DEMO_BANK_PARTNER)
+            .api_key(DEMO_BANK_KEY)
+            .allow_insecure_http(true)
+            .deadline(DEADLINE)
+            .attempt_timeout(Duration::from_millis(500))
+            .retry_policy(RetryPolicy::builder().seed(2))
+            .build_async()
+            .unwrap();
+        sb.set_fault(fault.clone());
+        let started = std::time::Instant::now();
+        let r = client.verify(&q).await;
+        let took = started.elapsed();
+        sb.clear_fault();
+        match r {
+            Err(Error::Unavailable(u)) => {
+                assert_eq!(u.last_failure, Some(expected), "{fault:?}: {u:?}")
+            }
+            other => panic!("{fault:?}: expected unavailable, got {other:?}"),
+        }
+        assert!(
+            took <= DEADLINE + Duration::from_millis(250),
+            "{fault:?}: {took:?}"
+        );
+        assert!(client.verify(&q).await.is_ok(), "{fault:?}: no recovery");
+    }
+    // Unresolvable host: a DNS failure, not retried.
+    let dns = Client::builder("https://registry.invalid")
+        .partner_id("p")
+        .api_key("k")
+        .build_async()
+        .unwrap();
+    match dns.verify(&q).await {
+        Err(Error::Unavailable(u)) => {
+            assert_eq!(
+                u.cause,
+                UnavailableCause::Upstream(FailureKind::Dns),
+                "{u:?}"
+            );
+            assert_eq!(u.attempts, 1);
+        }
+        other => panic!("expected a DNS failure, got {other:?}"),
+    }
+}

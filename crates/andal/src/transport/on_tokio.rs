@@ -48,6 +48,12 @@ impl Default for HyperTransport {
 impl HyperTransport {
     /// A transport whose connection setup (TCP) is capped at `connect_timeout`, so that
     /// an unreachable registry is classified as `connect_timeout`, not as a slow read.
+    ///
+    /// Unlike [`UreqTransport`](super::UreqTransport), the cap is per transport, not also
+    /// 80 % of each attempt's timeout (hyper-util's connector has no per-request connect
+    /// timeout): with attempts shorter than `connect_timeout`, a connection that never
+    /// completes is reported as `read_timeout`. Pick `connect_timeout` below the attempt
+    /// timeout (the default 1 s is below the default 2 s attempt).
     pub fn new(connect_timeout: Duration) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
