@@ -425,3 +425,37 @@ fn fleet_report_merges_node_incidents_and_reads_back() {
     assert_eq!(report.incidents[0].reconciliation.unreconciled, 4);
     andal_report::render_timeline_svg(&report).unwrap();
 }
+
+#[test]
+fn the_background_shipper_thread_ships_a_running_clients_journal_and_incidents() {
+    let Some(url) = migrated("thread") else {
+        return;
+    };
+    let node = node_with_offline_decisions(5);
+    let handle = andal_ledger::ship::spawn(
+        url.clone(),
+        ShipperConfig::new("node-t", "sandbox", node.dir.path().join("offline.journal")),
+        JournalKey::from_bytes(JKEY),
+        LedgerKey::from_bytes(LKEY),
+        andal_ledger::ship::OutageSource::Client(node.client.clone()),
+        andal_ledger::ship::LoopOptions::default().interval(Duration::from_millis(20)),
+    );
+    // Waits for another thread's progress (bounded), not for a timer of the code under test.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while count(&url, "SELECT count(*) FROM ledger_incidents") < 1
+        || count(&url, "SELECT count(*) FROM ledger_decisions") < 5
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "shipper thread made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let passes = handle
+        .progress()
+        .passes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    handle.stop();
+    assert!(passes >= 1);
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 5);
+}
