@@ -1,23 +1,28 @@
 // swift-tools-version:5.9
 // Andal for Swift (iOS, macOS): generated UniFFI bindings over the Rust core.
 //
-// Two ways to get the native library:
-// - Release / app builds: run `./build-xcframework.sh` (macOS) to produce
-//   `AndalFFI.xcframework`; this manifest then uses it as a binary target.
-// - Local development on macOS: `cargo build --release -p andal-uniffi` at the repository
-//   root, then `swift build` / `swift test` here links `libandal_uniffi` from
-//   `../../target/release` (or from `$ANDAL_LIB_DIR`).
+// The native library is a binary target, so this package works as a dependency (SwiftPM
+// refuses `unsafeFlags` in dependencies):
+// - Release: set `releaseURL` and `releaseChecksum` below to the published
+//   `AndalFFI.xcframework.zip` (`swift package compute-checksum AndalFFI.xcframework.zip`);
+//   apps then add this package by URL and version like any other.
+// - From a checkout: run `./build-xcframework.sh` (macOS, Xcode) once; the manifest uses
+//   `AndalFFI.xcframework` next to it.
+// - Local development of the bindings only (never in a dependency): `ANDAL_LIB_DIR=<dir of
+//   libandal_uniffi>` links a cargo build directly; that path needs `unsafeFlags`.
 import Foundation
 import PackageDescription
 
-let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
-let xcframework = "AndalFFI.xcframework"
-let useXCFramework = FileManager.default.fileExists(atPath: "\(packageDir)/\(xcframework)")
-let libDir = ProcessInfo.processInfo.environment["ANDAL_LIB_DIR"] ?? "\(packageDir)/../../target/release"
+/// The published XCFramework of a release (empty between releases).
+let releaseURL = ""
+let releaseChecksum = ""
 
-let ffiTarget: Target = useXCFramework
-    ? .binaryTarget(name: "AndalFFI", path: xcframework)
-    : .target(
+let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+let localLibDir = ProcessInfo.processInfo.environment["ANDAL_LIB_DIR"]
+
+let ffiTarget: Target
+if let libDir = localLibDir {
+    ffiTarget = .target(
         name: "AndalFFI",
         path: "Sources/AndalFFI",
         linkerSettings: [
@@ -25,6 +30,12 @@ let ffiTarget: Target = useXCFramework
             .unsafeFlags(["-L", libDir]),
         ]
     )
+} else if !releaseURL.isEmpty {
+    ffiTarget = .binaryTarget(name: "AndalFFI", url: releaseURL, checksum: releaseChecksum)
+} else {
+    // SwiftPM reports a missing AndalFFI.xcframework by name: run ./build-xcframework.sh.
+    ffiTarget = .binaryTarget(name: "AndalFFI", path: "AndalFFI.xcframework")
+}
 
 let package = Package(
     name: "Andal",

@@ -53,4 +53,23 @@ for path in sorted(glob.glob(sys.argv[1] + "/TEST-*.xml")):
 print(f"Tests run: {t}, Failures: {f}, Errors: {e}, Skipped: {s}")
 print(f"kotlin: {t - f - e - s} passed, {f + e} failed, {s} skipped")
 PY
-exit $status
+[ $status -eq 0 ] || exit $status
+
+# The jar as a JVM service gets it: `mvn install` bundles the shipping build of the library
+# (profile release-ffi, cdylib only) under JNA's linux-x86-64/ folder; a separate project
+# that names only the Maven coordinates runs one check with it.
+(cd "$ROOT" && cargo rustc --quiet --locked --profile release-ffi -p andal-uniffi --lib --crate-type cdylib)
+mvn -B -q -Dstyle.color=never install -DskipTests -Dandal.skipCargo=true
+JAR="$ROOT/bindings/kotlin/target/andal-0.1.0.jar"
+SO_BYTES="$(python3 -c 'import sys, zipfile
+try: print(zipfile.ZipFile(sys.argv[1]).getinfo("linux-x86-64/libandal_uniffi.so").file_size)
+except KeyError: pass' "$JAR")"
+[ -n "$SO_BYTES" ] || { echo "kotlin: the jar lacks linux-x86-64/libandal_uniffi.so" >&2; exit 1; }
+# The size target of the FFI library with the built-in HTTPS transport (docs/benchmarks.md).
+if [ "$SO_BYTES" -ge 3000000 ]; then
+  echo "kotlin: libandal_uniffi.so is $SO_BYTES bytes, over the 3 MB target" >&2; exit 1
+fi
+echo "kotlin: jar bundles linux-x86-64/libandal_uniffi.so ($SO_BYTES bytes)"
+mvn -B -q -Dstyle.color=never -f "$ROOT/bindings/kotlin/consumer-test/pom.xml" package exec:java \
+  -Dsandbox.url="$URL" -Dsandbox.people="$WORK/people.jsonl"
+echo "kotlin: consumer project (by coordinates only) passed"

@@ -31,10 +31,34 @@ if [ "${1:-}" = "--update" ]; then
   exit 0
 fi
 
+# Package.swift must work as a dependency: the native library is a binaryTarget, and
+# `unsafeFlags` (which SwiftPM refuses in dependencies) appears only on the opt-in
+# ANDAL_LIB_DIR development path.
+python3 - "$ROOT/bindings/swift/Package.swift" <<'PY' || exit 1
+import re, sys
+# Code only: comments may mention unsafeFlags.
+text = re.sub(r"//[^\n]*", "", open(sys.argv[1]).read())
+dev = re.search(r"if let libDir = localLibDir \{(.*?)\n\} else", text, re.S)
+problems = []
+if not dev or "unsafeFlags" not in dev.group(1):
+    problems.append("the ANDAL_LIB_DIR development branch is not where expected")
+elif text.count("unsafeFlags") != dev.group(1).count("unsafeFlags"):
+    problems.append("unsafeFlags outside the ANDAL_LIB_DIR branch")
+if '.binaryTarget(name: "AndalFFI", path: "AndalFFI.xcframework")' not in text:
+    problems.append("no binaryTarget(path:) for AndalFFI.xcframework")
+if ".binaryTarget(name: \"AndalFFI\", url: releaseURL, checksum: releaseChecksum)" not in text:
+    problems.append("no binaryTarget(url:checksum:) for releases")
+for p in problems:
+    print("swift: Package.swift: " + p, file=sys.stderr)
+if problems:
+    print("swift: 0 passed, 1 failed (Package.swift)")
+    sys.exit(1)
+PY
+
 # Hand-written files: shim.c (gives SwiftPM a source file for the C target) and
 # URLSessionTransport.swift.
 if diff -r -x shim.c -x URLSessionTransport.swift "$COMMITTED" "$OUT" > "$TMP/diff.txt"; then
-  echo "swift: 1 passed, 0 failed (committed Swift sources match the generated ones)"
+  echo "swift: 2 passed, 0 failed (Package.swift usable as a dependency; committed Swift sources match the generated ones)"
 else
   head -n 40 "$TMP/diff.txt"
   echo "swift: 0 passed, 1 failed (bindings/swift/Sources is stale: run scripts/test.d/swift.sh --update and commit)"

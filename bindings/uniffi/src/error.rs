@@ -12,8 +12,17 @@ pub enum AndalError {
     /// sent and no fee charged.
     #[error("invalid input: {reason}")]
     InvalidInput {
-        /// What is wrong (names the part, never echoes the value).
+        /// What is wrong, as a sentence (names the part, never echoes the value).
         reason: String,
+        /// The field at fault: `nik`, `full_name`, `birth_date`, `birth_place`...
+        field: String,
+        /// For `nik`: the part at fault (`length`, `non_digit`, `province`, `regency`,
+        /// `birth_day`, `birth_month`, `birth_date`, `serial`); for other fields the
+        /// problem (`empty`, `too_long`, `control_character`, `invalid_date`).
+        part: String,
+        /// For `nik`: the 1-based position of the first non-digit (`non_digit`) or the
+        /// number of characters found (`length`); otherwise absent.
+        position: Option<u32>,
     },
     /// The registry could not answer within the deadline (an honest answer, not a bug).
     #[error("registry unavailable ({label}) after {attempts} attempt(s) in {elapsed_ms} ms")]
@@ -61,6 +70,20 @@ pub enum AndalError {
         /// What is wrong.
         reason: String,
     },
+    /// A trust document (keyset, revocation list) or an offline token was rejected: bad
+    /// signature, wrong issuer, expired, malformed... The online path is unaffected.
+    #[error("trust document or token rejected: {reason}")]
+    Token {
+        /// What was wrong (never the token's contents).
+        reason: String,
+    },
+    /// The offline journal could not be opened, read or written (wrong key, I/O error,
+    /// corruption). Offline answers need it; online checks go on.
+    #[error("offline journal: {reason}")]
+    Journal {
+        /// What happened.
+        reason: String,
+    },
     /// A bug or an unexpected condition inside the library (including a caught panic).
     #[error("internal error: {reason}")]
     Internal {
@@ -73,9 +96,7 @@ impl From<andal::Error> for AndalError {
     fn from(e: andal::Error) -> Self {
         use andal::Error as E;
         match e {
-            E::InvalidInput(i) => AndalError::InvalidInput {
-                reason: i.to_string(),
-            },
+            E::InvalidInput(i) => i.into(),
             E::Config(c) => AndalError::Config {
                 reason: c.to_string(),
             },
@@ -96,11 +117,11 @@ impl From<andal::Error> for AndalError {
                 fallback_refusal: u.fallback.as_ref().map(|f| f.reason().to_owned()),
             },
             E::Protocol(reason) => AndalError::Protocol { reason },
-            E::Token(t) => AndalError::Protocol {
-                reason: format!("trust document rejected: {}", t.reason()),
+            E::Token(t) => AndalError::Token {
+                reason: t.reason().to_string(),
             },
-            E::Journal(j) => AndalError::Internal {
-                reason: format!("offline journal: {j}"),
+            E::Journal(j) => AndalError::Journal {
+                reason: j.to_string(),
             },
             other => AndalError::Internal {
                 reason: format!("unmapped error ({}): {other}", other.code()),
@@ -111,17 +132,46 @@ impl From<andal::Error> for AndalError {
 
 impl From<andal::InputError> for AndalError {
     fn from(e: andal::InputError) -> Self {
+        use andal::InputError as I;
+        let (field, part, position) = match &e {
+            I::Nik(n) => {
+                let (part, position) = nik_part(n);
+                ("nik", part, position)
+            }
+            I::BirthDate => ("birth_date", "invalid_date", None),
+            I::EmptyField { field } => (*field, "empty", None),
+            I::TooLong { field, .. } => (*field, "too_long", None),
+            I::ControlCharacter { field } => (*field, "control_character", None),
+            _ => ("unknown", "invalid", None),
+        };
         AndalError::InvalidInput {
             reason: e.to_string(),
+            field: field.to_owned(),
+            part: part.to_owned(),
+            position: position.map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
         }
     }
 }
 
 impl From<andal::NikError> for AndalError {
     fn from(e: andal::NikError) -> Self {
-        AndalError::InvalidInput {
-            reason: andal::InputError::Nik(e).to_string(),
-        }
+        andal::InputError::Nik(e).into()
+    }
+}
+
+/// The part of a NIK at fault, with the same names as Python's `InvalidNik.part`.
+fn nik_part(e: &andal::NikError) -> (&'static str, Option<usize>) {
+    use andal::NikError as N;
+    match e {
+        N::Length { found } => ("length", Some(*found)),
+        N::NonDigit { position } => ("non_digit", Some(*position)),
+        N::UnknownProvince => ("province", None),
+        N::UnknownRegency => ("regency", None),
+        N::BirthDay => ("birth_day", None),
+        N::BirthMonth => ("birth_month", None),
+        N::BirthDate => ("birth_date", None),
+        N::Serial => ("serial", None),
+        _ => ("unknown", None),
     }
 }
 
@@ -140,6 +190,8 @@ impl AndalError {
             AndalError::Rejected { .. } => "rejected",
             AndalError::Config { .. } => "config",
             AndalError::Protocol { .. } => "protocol",
+            AndalError::Token { .. } => "token",
+            AndalError::Journal { .. } => "journal",
             AndalError::Internal { .. } => "internal",
         }
     }

@@ -3589,8 +3589,20 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case InvalidInput(
         /**
-         * What is wrong (names the part, never echoes the value).
-         */reason: String
+         * What is wrong, as a sentence (names the part, never echoes the value).
+         */reason: String, 
+        /**
+         * The field at fault: `nik`, `full_name`, `birth_date`, `birth_place`...
+         */field: String, 
+        /**
+         * For `nik`: the part at fault (`length`, `non_digit`, `province`, `regency`,
+         * `birth_day`, `birth_month`, `birth_date`, `serial`); for other fields the
+         * problem (`empty`, `too_long`, `control_character`, `invalid_date`).
+         */part: String, 
+        /**
+         * For `nik`: the 1-based position of the first non-digit (`non_digit`) or the
+         * number of characters found (`length`); otherwise absent.
+         */position: UInt32?
     )
     /**
      * The registry could not answer within the deadline (an honest answer, not a bug).
@@ -3656,6 +3668,24 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * A trust document (keyset, revocation list) or an offline token was rejected: bad
+     * signature, wrong issuer, expired, malformed... The online path is unaffected.
+     */
+    case Token(
+        /**
+         * What was wrong (never the token's contents).
+         */reason: String
+    )
+    /**
+     * The offline journal could not be opened, read or written (wrong key, I/O error,
+     * corruption). Offline answers need it; online checks go on.
+     */
+    case Journal(
+        /**
+         * What happened.
+         */reason: String
+    )
+    /**
      * A bug or an unexpected condition inside the library (including a caught panic).
      */
     case Internal(
@@ -3693,7 +3723,10 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
 
         
         case 1: return .InvalidInput(
-            reason: try FfiConverterString.read(from: &buf)
+            reason: try FfiConverterString.read(from: &buf), 
+            field: try FfiConverterString.read(from: &buf), 
+            part: try FfiConverterString.read(from: &buf), 
+            position: try FfiConverterOptionUInt32.read(from: &buf)
             )
         case 2: return .Unavailable(
             reason: try FfiConverterTypeUnavailableReason.read(from: &buf), 
@@ -3717,7 +3750,13 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
         case 6: return .Protocol(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Internal(
+        case 7: return .Token(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 8: return .Journal(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 9: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3732,9 +3771,12 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
 
         
         
-        case let .InvalidInput(reason):
+        case let .InvalidInput(reason,field,part,position):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(reason, into: &buf)
+            FfiConverterString.write(field, into: &buf)
+            FfiConverterString.write(part, into: &buf)
+            FfiConverterOptionUInt32.write(position, into: &buf)
             
         
         case let .Unavailable(reason,label,attempts,lastFailure,elapsedMs,fallbackRefusal):
@@ -3769,8 +3811,18 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Token(reason):
             writeInt(&buf, Int32(7))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Journal(reason):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(9))
             FfiConverterString.write(reason, into: &buf)
             
         }

@@ -16,12 +16,14 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
     private let session: URLSession
 
     /// - Parameter configuration: e.g. with your own `connectionProxyDictionary`.
-    ///   Pass a `delegate` for certificate pinning.
+    /// - Parameter delegate: e.g. for certificate pinning. Its authentication-challenge
+    ///   methods are called as usual; redirects stay refused whatever it implements (the
+    ///   session's delegate is a wrapper that answers redirects itself).
     public init(configuration: URLSessionConfiguration = .ephemeral, delegate: URLSessionDelegate? = nil) {
         configuration.httpShouldSetCookies = false
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration, delegate: delegate ?? NoRedirects(), delegateQueue: nil)
+        session = URLSession(configuration: configuration, delegate: NoRedirects(wrapping: delegate), delegateQueue: nil)
     }
 
     public func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64) throws -> HttpResponse {
@@ -111,12 +113,64 @@ private final class ResultBox: @unchecked Sendable {
     }
 }
 
-/// Refuses redirects: the client must see the registry's own answer.
-private final class NoRedirects: NSObject, URLSessionTaskDelegate {
+/// Refuses redirects (the client must see the registry's own answer) and forwards the
+/// authentication challenges, which certificate pinning needs, to the caller's delegate.
+/// Other delegate callbacks of the caller's delegate are not called.
+final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    private let inner: URLSessionDelegate?
+
+    init(wrapping inner: URLSessionDelegate? = nil) {
+        self.inner = inner
+    }
+
     func urlSession(_ session: URLSession, task: URLSessionTask,
                     willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest,
                     completionHandler: @escaping (URLRequest?) -> Void) {
         completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession,
+                    didReceive challenge: URLAuthenticationChallenge,
+                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        if !forwardSessionChallenge(session, challenge, completionHandler) {
+            completionHandler(.performDefaultHandling, nil)
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask,
+                    didReceive challenge: URLAuthenticationChallenge,
+                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        guard let taskDelegate = inner as? URLSessionTaskDelegate else {
+            // Server trust arrives as a session-level challenge on Apple platforms; a
+            // delegate that is not a task delegate may implement only that one.
+            if !forwardSessionChallenge(session, challenge, completionHandler) {
+                completionHandler(.performDefaultHandling, nil)
+            }
+            return
+        }
+        #if canImport(ObjectiveC)
+        if taskDelegate.urlSession?(session, task: task, didReceive: challenge, completionHandler: completionHandler) == nil,
+           !forwardSessionChallenge(session, challenge, completionHandler) {
+            completionHandler(.performDefaultHandling, nil)
+        }
+        #else
+        // swift-corelibs-foundation: protocol methods with default implementations.
+        taskDelegate.urlSession(session, task: task, didReceive: challenge, completionHandler: completionHandler)
+        #endif
+    }
+
+    /// Hands a challenge to the caller's session-level handler; false if it has none.
+    private func forwardSessionChallenge(
+        _ session: URLSession, _ challenge: URLAuthenticationChallenge,
+        _ completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+    ) -> Bool {
+        guard let inner = inner else { return false }
+        #if canImport(ObjectiveC)
+        return inner.urlSession?(session, didReceive: challenge, completionHandler: completionHandler) != nil
+        #else
+        inner.urlSession(session, didReceive: challenge, completionHandler: completionHandler)
+        return true
+        #endif
     }
 }

@@ -54,10 +54,13 @@ final class AndalTests: XCTestCase {
 
     func testInvalidNikThrowsInvalidInput() {
         XCTAssertThrowsError(try parseNik(nik: "3316094507990000")) { error in
-            guard case AndalError.InvalidInput(let reason) = error else {
+            guard case AndalError.InvalidInput(let reason, let field, let part, let position) = error else {
                 return XCTFail("unexpected \(error)")
             }
             XCTAssertTrue(reason.contains("serial"))
+            XCTAssertEqual(field, "nik")
+            XCTAssertEqual(part, "serial")
+            XCTAssertNil(position)
         }
     }
 
@@ -108,5 +111,28 @@ final class AndalTests: XCTestCase {
             XCTAssertFalse(label.isEmpty)
             XCTAssertLessThan(elapsedMs, 2500)
         }
+    }
+
+    /// A caller's own delegate (e.g. for pinning) does not turn redirects back on: the
+    /// session's delegate is the wrapper, which refuses them.
+    func testRedirectsStayRefusedWithTheCallersDelegate() {
+        final class Following: NSObject, URLSessionTaskDelegate {
+            func urlSession(_ session: URLSession, task: URLSessionTask,
+                            willPerformHTTPRedirection response: HTTPURLResponse,
+                            newRequest request: URLRequest,
+                            completionHandler: @escaping (URLRequest?) -> Void) {
+                completionHandler(request) // would follow
+            }
+        }
+        let wrapper = NoRedirects(wrapping: Following())
+        let url = URL(string: "https://registry.example/v1/checks")!
+        let response = HTTPURLResponse(url: url, statusCode: 302, httpVersion: "HTTP/1.1",
+                                       headerFields: ["Location": "https://elsewhere.example/"])!
+        let session = URLSession(configuration: .ephemeral)
+        var followed: URLRequest?? = .none
+        wrapper.urlSession(session, task: session.dataTask(with: url), willPerformHTTPRedirection: response,
+                           newRequest: URLRequest(url: URL(string: "https://elsewhere.example/")!)) { followed = $0 }
+        XCTAssertEqual(followed, .some(nil), "the redirect is refused")
+        _ = URLSessionTransport(delegate: Following()) // the public initialiser takes it
     }
 }
