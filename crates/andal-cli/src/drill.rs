@@ -31,6 +31,8 @@ pub struct DrillArgs {
     out: PathBuf,
     #[command(flatten)]
     fleet: crate::fleet::FleetArgs,
+    #[command(flatten)]
+    pub metrics: crate::metrics::MetricsArgs,
 }
 
 /// One step of the scripted outage.

@@ -5,6 +5,7 @@ mod drill;
 mod exit;
 mod fleet;
 mod ledger;
+mod metrics;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,9 +38,16 @@ enum Command {
         /// Total deadline per check in milliseconds.
         #[arg(long, default_value_t = 5000)]
         deadline_ms: u64,
+        #[command(flatten)]
+        metrics: metrics::MetricsArgs,
     },
     /// Run the local identity-check sandbox (synthetic registry, switchable faults).
-    Sandbox(andal_sandbox::SandboxArgs),
+    Sandbox {
+        #[command(flatten)]
+        args: andal_sandbox::SandboxArgs,
+        #[command(flatten)]
+        metrics: metrics::MetricsArgs,
+    },
     /// The outage drill: start the embedded sandbox, run checks through an outage, report.
     /// With `--fleet N --ledger postgres://...`: the fleet drill (N node processes, shippers,
     /// central reconcilers).
@@ -67,7 +75,23 @@ enum Command {
         /// Total deadline per re-check in milliseconds.
         #[arg(long, default_value_t = 5000)]
         deadline_ms: u64,
+        #[command(flatten)]
+        metrics: metrics::MetricsArgs,
     },
+}
+
+impl Command {
+    /// The command's name and `--metrics` flags, for the commands that run a while.
+    fn metrics(&self) -> Option<(&'static str, &metrics::MetricsArgs)> {
+        match self {
+            Command::Batch { metrics, .. } => Some(("batch", metrics)),
+            Command::Sandbox { metrics, .. } => Some(("sandbox", metrics)),
+            Command::Drill(d) => Some(("drill", &d.metrics)),
+            Command::Ship(s) => Some(("ship", &s.metrics)),
+            Command::Reconcile { metrics, .. } => Some(("reconcile", metrics)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -179,12 +203,29 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    match cli.command {
+    // Installed before any client is built: clients register their series when built.
+    let endpoint = match cli.command.metrics().map(|(name, m)| m.install(name)) {
+        Some(Err(e)) => {
+            eprintln!("andal: {e}");
+            return Outcome::Config.code();
+        }
+        Some(Ok(e)) => e,
+        None => None,
+    };
+    let code = run(cli.command);
+    // With --metrics-linger, the endpoint stays up a while for a last scrape.
+    drop(endpoint);
+    code
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Verify(args) => verify(args),
         Command::Batch {
             batch,
             target,
             deadline_ms,
+            ..
         } => {
             // The input is checked before anything is sent.
             let plan = match batch::prepare(&batch) {
@@ -209,7 +250,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Sandbox(args) => match andal_sandbox::run(args) {
+        Command::Sandbox { args, .. } => match andal_sandbox::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("andal sandbox: {e}");
@@ -226,6 +267,7 @@ fn main() -> ExitCode {
             args,
             target,
             deadline_ms,
+            ..
         } => {
             let roots = match &args.trust_root {
                 Some(p) => match std::fs::read_to_string(p)

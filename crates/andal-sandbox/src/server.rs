@@ -446,14 +446,19 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
     let fault = if is_v1 { sh.current_fault() } else { None };
     {
         let mut a = sh.accounting.lock();
+        // Also published through the `metrics` facade (`andal sandbox --metrics`); no-ops
+        // without a recorder.
         if is_v1 {
             a.v1_requests += 1;
+            metrics::counter!("andal_sandbox_requests_total").increment(1);
         }
         if fault.is_some() {
             a.faulted_requests += 1;
+            metrics::counter!("andal_sandbox_faulted_requests_total").increment(1);
         }
         if is_checks {
             a.check_requests += 1;
+            metrics::counter!("andal_sandbox_check_requests_total").increment(1);
             let bucket = match partner_id {
                 Some(p) => a.partners.entry(p.to_owned()).or_default(),
                 None => &mut a.unauthenticated,
