@@ -334,5 +334,14 @@ mod tests {
             let f = async move { c.verify(&q).await };
             assert_send(&f);
         }
+        let c: Option<super::AsyncClient> = None;
+        if let Some(c) = c {
+            assert_send(&c.reconcile());
+            assert_send(&c.refresh_trust());
+            assert_send(&c.verify_with(
+                &crate::Query::parse("3316094507990001", "Siti Aminah", "1999-07-05").unwrap(),
+                &crate::CheckOptions::default(),
+            ));
+        }
     }
 }
