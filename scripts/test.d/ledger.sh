@@ -39,15 +39,16 @@ export ANDAL_LEDGER_TEST_PG_RESTART="${AS_PG[*]} $PGBIN/pg_ctl -D $WORK/data -o 
 export ANDAL_PG_DUMP="$PGBIN/pg_dump"
 export PATH="$PGBIN:$PATH"
 
+# The same feature set as the workspace run (scripts/test.sh), so its build is reused; only
+# the two PostgreSQL test targets run (the ledger's unit tests ran there already).
 # --nocapture: a test that skipped (no database) says so, and that must fail here.
-for t in "-p andal-ledger" "-p andal-cli --test fleet"; do
-  # shellcheck disable=SC2086
-  if ! cargo test --locked $t -- --nocapture > "$WORK/test.log" 2>&1; then
-    cat "$WORK/test.log"; exit 1
-  fi
-  grep -E '^test result|"(acknowledged_offline_decisions|shipper_kills|ship_lag_ms_p99|reconciled_per_second)"' "$WORK/test.log"
-  if grep -q '^skipped:' "$WORK/test.log"; then
-    grep '^skipped:' "$WORK/test.log" >&2; echo "ledger: a test skipped although PostgreSQL is running" >&2; exit 1
-  fi
-done
+if ! cargo test --workspace --all-features --locked --test ledger --test fleet -- --nocapture \
+    > "$WORK/test.log" 2>&1; then
+  cat "$WORK/test.log"; exit 1
+fi
+grep -E '^test result|"(acknowledged_offline_decisions|shipper_kills|ship_lag_ms_p99|reconciled_per_second)"' "$WORK/test.log"
+[ "$(grep -c '^test result: ok' "$WORK/test.log")" -eq 2 ] || { cat "$WORK/test.log"; exit 1; }
+if grep -q '^skipped:' "$WORK/test.log"; then
+  grep '^skipped:' "$WORK/test.log" >&2; echo "ledger: a test skipped although PostgreSQL is running" >&2; exit 1
+fi
 echo "ledger: ok"
