@@ -16,6 +16,7 @@ Exit status: 0 match, 1 no match (mismatch, not found, inactive), 2 registry una
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from typing import Any, Dict, List, Optional
@@ -60,6 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             offline["journal"] = args.journal
             offline["journal_key"] = kf.read()
 
+    outage_since: Optional[datetime.datetime] = None
     try:
         with andal.Client(
             args.url,
@@ -74,14 +76,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                     client.refresh_trust()
                 except andal.AndalError:
                     pass  # registry down: keep the trust cached earlier, if any
-            decision = client.verify(
-                nik=args.nik,
-                full_name=args.name,
-                birth_date=args.birth_date,
-                birth_place=args.birth_place,
-                idempotency_key=args.transaction_id,
-                token=args.token,
-            )
+            try:
+                decision = client.verify(
+                    nik=args.nik,
+                    full_name=args.name,
+                    birth_date=args.birth_date,
+                    birth_place=args.birth_place,
+                    idempotency_key=args.transaction_id,
+                    token=args.token,
+                )
+            except andal.Unavailable:
+                outage_since = client.outage_since()  # for the participant's notice
+                raise
     except andal.InvalidNik as e:
         print(f"NIK tidak valid ({e.part}): {e}. Periksa kembali e-KTP.", file=sys.stderr)
         return 3
@@ -96,6 +102,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             + ". Serve the participant by the manual procedure; nothing was charged twice.",
             file=sys.stderr,
         )
+        # What the participant is told (and what goes on the slip), not "server error".
+        told = andal.notice_for(e, since=outage_since)
+        if told is not None:
+            print(f"Untuk peserta: {told}", file=sys.stderr)
         return 2
     except (andal.AuthError, andal.ConfigError) as e:
         print(f"Configuration problem: {e}", file=sys.stderr)
@@ -110,6 +120,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"  {field:<12} {LABELS[andal.FieldMatch(result)]}")
     if decision.is_offline:
         print(f"  answered offline from token {decision.provenance.token_id}")
+    told = andal.notice_for(decision)
+    if told is not None:
+        print(f"  untuk peserta: {told}")
     return 0 if decision.is_match else 1
 
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use andal::{CheckOptions, Client, Error, JournalKey, Provenance, Query};
+use andal::{CheckOptions, Client, Error, JournalKey, Language, OfficeZone, Provenance, Query};
 use andal_sandbox::{DEMO_BANK_KEY, DEMO_BANK_PARTNER, Fault, SandboxConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,6 +52,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     d.nik_masked, d.verdict, o.token_id, o.key_id, o.online_failure, o.journal_seq
                 );
             }
+            // What the teller reads to the citizen and prints on the receipt.
+            if let Some(n) = d.notice() {
+                println!(
+                    "  notice: {} {}",
+                    n.code(),
+                    n.message(Language::Indonesian, OfficeZone::Wib)
+                );
+            }
         }
         Err(Error::Unavailable(u)) => println!("unavailable: {u}"),
         Err(e) => return Err(e.into()),
@@ -59,6 +67,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Without a token the teller gets an honest answer, fast, with the reason.
     if let Err(e) = client.verify(&query) {
         println!("no token: {e}");
+        if let Some(n) = e.notice() {
+            // Since when: the open incident of the outage record.
+            let n = n.since(client.outage_recorder().current_incident_start());
+            println!(
+                "  notice: {} {}",
+                n.code(),
+                n.message(Language::Indonesian, OfficeZone::Wib)
+            );
+            println!(
+                "  (English) {}",
+                n.message(Language::English, OfficeZone::Wib)
+            );
+        }
     }
 
     sandbox.clear_fault();
@@ -68,6 +89,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "reconciled: {} confirmed, {} contradicted, {} pending",
         report.confirmed, report.contradicted, report.still_pending
     );
+    for item in &report.items {
+        let n = item.outcome.notice();
+        println!(
+            "  {} {}: {}",
+            item.nik_masked,
+            n.code(),
+            n.message(Language::Indonesian, OfficeZone::Wib)
+        );
+    }
     print!("{}", client.outage_report().summary_text());
     Ok(())
 }

@@ -6,4 +6,7 @@ out=$(cargo run -q -p andal --example teller)
 echo "$out"
 grep -q '^offline: .* match from token' <<<"$out"
 grep -q '^reconciled: 1 confirmed' <<<"$out"
+grep -q '^  notice: ANDAL-OFFLINE-ANSWERED ' <<<"$out"
+grep -q '^  notice: ANDAL-UNAVAILABLE .* sejak .* WIB' <<<"$out"
+grep -q ' ANDAL-CONFIRMED: ' <<<"$out"
 echo "examples: 1 passed, 0 failed"

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use andal::resilience::{EventListener, ResilienceEvent};
 use andal::{CheckOptions, ConfigError, Error, InputError, NikError, UnavailableCause};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyModule};
@@ -840,6 +840,16 @@ impl NativeClient {
         serde_json::to_string(&health).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
+    /// When the outage going on now began (Unix seconds), `None` when none is.
+    fn outage_since(&self) -> PyResult<Option<f64>> {
+        Ok(self
+            .client()?
+            .outage_recorder()
+            .current_incident_start()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64()))
+    }
+
     /// The outage record: `(json, summary_text)` of one report (the JSON form is
     /// documented in `docs/outage-record.md`).
     fn outage_report(&self) -> PyResult<(String, String)> {
@@ -944,6 +954,47 @@ fn mask_nik(value: String) -> String {
     andal::nik::mask_str(&value)
 }
 
+/// A notice for the person at the counter: `(code, title, text)` in the language and
+/// office zone given; `since` (Unix seconds) is when the outage began.
+#[pyfunction]
+#[pyo3(signature = (code, lang, zone, since=None))]
+fn notice(
+    code: &str,
+    lang: &str,
+    zone: &str,
+    since: Option<f64>,
+) -> PyResult<(String, String, String)> {
+    let code: andal::NoticeCode = code
+        .parse()
+        .map_err(|_| PyValueError::new_err("unknown notice code"))?;
+    let lang: andal::Language = lang
+        .parse()
+        .map_err(|e: andal::locale::UnknownLanguage| PyValueError::new_err(e.to_string()))?;
+    let zone: andal::OfficeZone = zone
+        .parse()
+        .map_err(|e: andal::locale::UnknownZone| PyValueError::new_err(e.to_string()))?;
+    let since = since
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .map(|d| std::time::UNIX_EPOCH + d);
+    let n = andal::Notice::new(code).since(since);
+    Ok((
+        code.as_str().to_owned(),
+        n.title(lang).to_owned(),
+        n.message(lang, zone),
+    ))
+}
+
+/// The notice code for a person turned away, from an `Unavailable` error's `cause` and
+/// `last_failure` labels.
+#[pyfunction]
+#[pyo3(signature = (cause, last_failure=None))]
+fn unavailable_notice_code(cause: &str, last_failure: Option<&str>) -> &'static str {
+    andal::Notice::for_unavailable(cause, last_failure)
+        .code()
+        .as_str()
+}
+
 #[pymodule]
 fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -952,5 +1003,7 @@ fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize_name, m)?)?;
     m.add_function(wrap_pyfunction!(mask_nik, m)?)?;
     m.add_function(wrap_pyfunction!(generate_journal_key, m)?)?;
+    m.add_function(wrap_pyfunction!(notice, m)?)?;
+    m.add_function(wrap_pyfunction!(unavailable_notice_code, m)?)?;
     Ok(())
 }

@@ -47,6 +47,7 @@ def test_counter_registry_down(throwaway_sandbox: Any, person: Dict[str, Any]) -
              "--nik", person["nik"], "--name", person["full_name"], "--birth-date", person["birth_date"])
     assert r.returncode == 2, r.stderr
     assert "unavailable" in r.stderr.lower()
+    assert "Untuk peserta: ANDAL-UNAVAILABLE" in r.stderr and "WIB" in r.stderr
     assert time.monotonic() - started < 10
 
 
@@ -133,5 +134,6 @@ def test_counter_answers_offline_with_a_token(faults: Any, people: List[Dict[str
     r = _run("counter.py", *args)  # registry failing: answered from the token
     assert r.returncode == 0, r.stderr
     assert "(offline" in r.stdout and "answered offline from token" in r.stdout
+    assert "untuk peserta: ANDAL-OFFLINE-ANSWERED" in r.stdout
     r = _run("counter.py", *[a for a in args if a != token and a != "--token"])
     assert r.returncode == 2 and "no offline answer (no_token)" in r.stderr

@@ -151,7 +151,7 @@ impl CheckQuery {
 /// The identity-check client. Thread-safe; share one per registry.
 #[derive(uniffi::Object)]
 pub struct AndalClient {
-    inner: andal::Client,
+    pub(crate) inner: andal::Client,
 }
 
 impl fmt::Debug for AndalClient {

@@ -21,6 +21,7 @@ uniffi::setup_scaffolding!("andal");
 mod client;
 mod error;
 mod nik;
+mod notice;
 mod offline;
 mod oneshot;
 mod resilience;
@@ -33,6 +34,10 @@ mod tests;
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
+pub use notice::{
+    Notice, NoticeCode, NoticeLanguage, OfficeZone, decision_notice, notice_for_code,
+    reconcile_notice, unavailable_notice,
+};
 pub use offline::{
     Contradiction, FallbackSettings, FallbackTrigger, OfflineSettings, ReconcileItem,
     ReconcileOutcome, ReconcileReport, TrustStatus,

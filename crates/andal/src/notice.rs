@@ -29,7 +29,6 @@ use std::time::SystemTime;
 
 use crate::locale::{Language, OfficeZone, format_datetime};
 use crate::reconcile::ReconcileOutcome;
-use crate::resilience::FailureKind;
 use crate::{Decision, Error, UnavailableCause};
 
 /// A stable notice code (`ANDAL-...`).
@@ -157,7 +156,7 @@ impl Notice {
             ),
             (Language::English, Unavailable) => format!(
                 "Your details cannot be checked because the population registry service is down{}. This is not a problem with your details. Please try again later, or ask the staff when service can resume.",
-                since.map(|s| format!(" since {s}")).unwrap_or_default()
+                since.map(|s| format!(" (since {s})")).unwrap_or_default()
             ),
             (Language::Indonesian, UnavailableQuota) => format!(
                 "Data Anda belum dapat diperiksa karena Dukcapil sedang membatasi jumlah pemeriksaan (kuota){}. Ini bukan kesalahan data Anda. Silakan coba lagi beberapa saat lagi.",
@@ -184,32 +183,42 @@ impl Decision {
     }
 }
 
-fn is_quota(k: &FailureKind) -> bool {
-    matches!(k, FailureKind::Throttled | FailureKind::HttpStatus(429))
+impl Notice {
+    /// The notice for a person turned away, from the stable labels an unavailable error
+    /// carries (`cause`: `UnavailableCause::label`, e.g. `breaker_open`, `throttled`,
+    /// `http_429`; `last_failure`: the last upstream failure's label). The bindings pass
+    /// the labels their error types expose; [`Error::notice`] passes its own.
+    pub fn for_unavailable(cause: &str, last_failure: Option<&str>) -> Notice {
+        let quota = |l: &str| matches!(l, "throttled" | "http_429");
+        // The stop reason names no failure (breaker, budget, deadline): the last upstream
+        // failure says whether the registry was limiting requests.
+        let quota =
+            quota(cause) || (!cause.starts_with("http_") && last_failure.is_some_and(quota));
+        Notice::new(if quota {
+            NoticeCode::UnavailableQuota
+        } else {
+            NoticeCode::Unavailable
+        })
+    }
 }
 
 impl Error {
     /// The notice for a person turned away: `ANDAL-UNAVAILABLE-QUOTA` when the registry
-    /// is limiting requests (HTTP 429, or the check was shed locally to spare it), else
-    /// `ANDAL-UNAVAILABLE`. `None` for errors that are not an outage (invalid input,
-    /// rejected request, configuration): those are for the operator, not a notice.
-    /// Add when the outage began with [`Notice::since`].
+    /// is limiting requests (HTTP 429 / throttled), else `ANDAL-UNAVAILABLE`. `None` for
+    /// errors that are not an outage (invalid input, rejected request, configuration):
+    /// those are for the operator, not a notice. Add when the outage began with
+    /// [`Notice::since`].
     pub fn notice(&self) -> Option<Notice> {
         let Error::Unavailable(u) = self else {
             return None;
         };
-        let quota = match &u.cause {
-            UnavailableCause::Upstream(k) | UnavailableCause::RetryBudgetExhausted(k) => {
-                is_quota(k)
-            }
-            UnavailableCause::LoadShed => false,
-            _ => u.last_failure.as_ref().is_some_and(is_quota),
+        let cause = match &u.cause {
+            // The budget stop names the failure that needed the retry.
+            UnavailableCause::RetryBudgetExhausted(k) => k.label().into_owned(),
+            c => c.label(),
         };
-        Some(Notice::new(if quota {
-            NoticeCode::UnavailableQuota
-        } else {
-            NoticeCode::Unavailable
-        }))
+        let last = u.last_failure.as_ref().map(|k| k.label());
+        Some(Notice::for_unavailable(&cause, last.as_deref()))
     }
 }
 
@@ -229,6 +238,7 @@ impl ReconcileOutcome {
 mod tests {
     use super::*;
     use crate::error::Unavailable;
+    use crate::resilience::FailureKind;
     use std::time::Duration;
 
     fn unavailable(cause: UnavailableCause, last: Option<FailureKind>) -> Error {
@@ -295,6 +305,18 @@ mod tests {
         let n = e.notice().unwrap();
         assert_eq!(n.code(), NoticeCode::Unavailable);
         assert!(n.code().is_turned_away());
+        let e = unavailable(
+            UnavailableCause::RetryBudgetExhausted(FailureKind::Throttled),
+            None,
+        );
+        assert_eq!(e.notice().unwrap().code(), NoticeCode::UnavailableQuota);
+        let e = unavailable(UnavailableCause::LoadShed, None);
+        assert_eq!(e.notice().unwrap().code(), NoticeCode::Unavailable);
+        assert_eq!(
+            Notice::for_unavailable("http_503", Some("http_429")).code(),
+            NoticeCode::Unavailable,
+            "an upstream status names the failure itself"
+        );
         let e = Error::Protocol("x".into());
         assert!(e.notice().is_none());
     }

@@ -23,6 +23,7 @@ from ._errors import (
     TokenError,
     Unavailable,
 )
+from ._notice import NOTICE_CODES, Notice, notice, notice_for
 from ._types import (
     BatchResult,
     BreakerHealth,
@@ -66,6 +67,10 @@ __all__ = [
     "ReconcileItem",
     "ReconcileReport",
     "mask_nik",
+    "Notice",
+    "NOTICE_CODES",
+    "notice",
+    "notice_for",
     "AndalError",
     "InvalidInput",
     "InvalidNik",

@@ -214,6 +214,12 @@ class Client:
         is back."""
         return ReconcileReport._from_json(json.loads(self._native.reconcile()))
 
+    def outage_since(self) -> Optional[datetime.datetime]:
+        """When the outage going on now began (UTC), ``None`` when none is: the "since
+        when" of an ``ANDAL-UNAVAILABLE`` notice (``andal.notice_for(err, since=...)``)."""
+        t = self._native.outage_since()
+        return None if t is None else datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+
     def outage_report(self) -> OutageReport:
         """The outage record of this client (incidents, causes, checks served or
         refused during each): what operators and auditors read."""

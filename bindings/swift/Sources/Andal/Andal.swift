@@ -535,6 +535,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
     typealias FfiType = Float
     typealias SwiftType = Float
@@ -747,6 +763,12 @@ public protocol AndalClientProtocol: AnyObject, Sendable {
      * check itself still ends within its deadline.
      */
     func verifyAsync(query: CheckQuery, options: CheckOptions?) async throws  -> Decision
+    
+    /**
+     * When the outage going on now began (Unix milliseconds), `null` / `nil` when none
+     * is: the "since when" of an unavailable notice.
+     */
+    func outageSinceUnixMs()  -> Int64?
     
 }
 /**
@@ -1040,6 +1062,19 @@ open func verifyAsync(query: CheckQuery, options: CheckOptions? = nil)async thro
             liftFunc: FfiConverterTypeDecision_lift,
             errorHandler: FfiConverterTypeAndalError_lift
         )
+}
+    
+    /**
+     * When the outage going on now began (Unix milliseconds), `null` / `nil` when none
+     * is: the "since when" of an unavailable notice.
+     */
+open func outageSinceUnixMs() -> Int64?  {
+    return try!  FfiConverterOptionInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalclient_outage_since_unix_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -3008,6 +3043,95 @@ public func FfiConverterTypeNikInfo_lower(_ value: NikInfo) -> RustBuffer {
 
 
 /**
+ * A notice, ready to show or print. No personal data.
+ */
+public struct Notice: Equatable, Hashable {
+    /**
+     * The code.
+     */
+    public var code: NoticeCode
+    /**
+     * The stable code string (`ANDAL-OFFLINE-ANSWERED`, ...).
+     */
+    public var codeText: String
+    /**
+     * A few words for a screen or a receipt line.
+     */
+    public var title: String
+    /**
+     * The sentence for the person at the counter and for a receipt.
+     */
+    public var text: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The code.
+         */code: NoticeCode, 
+        /**
+         * The stable code string (`ANDAL-OFFLINE-ANSWERED`, ...).
+         */codeText: String, 
+        /**
+         * A few words for a screen or a receipt line.
+         */title: String, 
+        /**
+         * The sentence for the person at the counter and for a receipt.
+         */text: String) {
+        self.code = code
+        self.codeText = codeText
+        self.title = title
+        self.text = text
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Notice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Notice {
+        return
+            try Notice(
+                code: FfiConverterTypeNoticeCode.read(from: &buf), 
+                codeText: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Notice, into buf: inout [UInt8]) {
+        FfiConverterTypeNoticeCode.write(value.code, into: &buf)
+        FfiConverterString.write(value.codeText, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotice_lift(_ buf: RustBuffer) throws -> Notice {
+    return try FfiConverterTypeNotice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotice_lower(_ value: Notice) -> RustBuffer {
+    return FfiConverterTypeNotice.lower(value)
+}
+
+
+/**
  * What offline answers need: pinned issuer root keys, an encrypted journal for the
  * decisions, and (optionally) a folder caching the verified keyset and revocation list.
  */
@@ -4607,6 +4731,271 @@ public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustB
 
 
 /**
+ * A stable notice code (`code_text` of [`Notice`] is its `ANDAL-...` string).
+ */
+
+public enum NoticeCode: Equatable, Hashable {
+    
+    /**
+     * `ANDAL-OFFLINE-ANSWERED`: answered from offline evidence, re-confirmed later.
+     */
+    case offlineAnswered
+    /**
+     * `ANDAL-UNAVAILABLE`: turned away, the registry is unavailable.
+     */
+    case unavailable
+    /**
+     * `ANDAL-UNAVAILABLE-QUOTA`: turned away, the registry is limiting requests.
+     */
+    case unavailableQuota
+    /**
+     * `ANDAL-CONFIRMED`: an earlier offline answer was confirmed.
+     */
+    case confirmed
+    /**
+     * `ANDAL-CONTRADICTED`: an earlier offline answer was contradicted.
+     */
+    case contradicted
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NoticeCode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoticeCode: FfiConverterRustBuffer {
+    typealias SwiftType = NoticeCode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoticeCode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .offlineAnswered
+        
+        case 2: return .unavailable
+        
+        case 3: return .unavailableQuota
+        
+        case 4: return .confirmed
+        
+        case 5: return .contradicted
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NoticeCode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .offlineAnswered:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unavailable:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unavailableQuota:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .confirmed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .contradicted:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoticeCode_lift(_ buf: RustBuffer) throws -> NoticeCode {
+    return try FfiConverterTypeNoticeCode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoticeCode_lower(_ value: NoticeCode) -> RustBuffer {
+    return FfiConverterTypeNoticeCode.lower(value)
+}
+
+
+
+/**
+ * The language of a notice.
+ */
+
+public enum NoticeLanguage: Equatable, Hashable {
+    
+    /**
+     * Bahasa Indonesia.
+     */
+    case indonesian
+    /**
+     * English.
+     */
+    case english
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NoticeLanguage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoticeLanguage: FfiConverterRustBuffer {
+    typealias SwiftType = NoticeLanguage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoticeLanguage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .indonesian
+        
+        case 2: return .english
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NoticeLanguage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .indonesian:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .english:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoticeLanguage_lift(_ buf: RustBuffer) throws -> NoticeLanguage {
+    return try FfiConverterTypeNoticeLanguage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoticeLanguage_lower(_ value: NoticeLanguage) -> RustBuffer {
+    return FfiConverterTypeNoticeLanguage.lower(value)
+}
+
+
+
+/**
+ * The office's time zone (times in notices are written in it).
+ */
+
+public enum OfficeZone: Equatable, Hashable {
+    
+    /**
+     * UTC+7.
+     */
+    case wib
+    /**
+     * UTC+8.
+     */
+    case wita
+    /**
+     * UTC+9.
+     */
+    case wit
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OfficeZone: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOfficeZone: FfiConverterRustBuffer {
+    typealias SwiftType = OfficeZone
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OfficeZone {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .wib
+        
+        case 2: return .wita
+        
+        case 3: return .wit
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OfficeZone, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .wib:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .wita:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .wit:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfficeZone_lift(_ buf: RustBuffer) throws -> OfficeZone {
+    return try FfiConverterTypeOfficeZone.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfficeZone_lower(_ value: OfficeZone) -> RustBuffer {
+    return FfiConverterTypeOfficeZone.lower(value)
+}
+
+
+
+/**
  * Where the answer came from.
  */
 
@@ -5571,6 +5960,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionFloat: FfiConverterRustBuffer {
     typealias SwiftType = Float?
 
@@ -5755,6 +6168,30 @@ fileprivate struct FfiConverterOptionTypeFallbackSettings: FfiConverterRustBuffe
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeFallbackSettings.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeNotice: FfiConverterRustBuffer {
+    typealias SwiftType = Notice?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeNotice.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeNotice.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6013,6 +6450,66 @@ public func parseNik(nik: String)throws  -> NikInfo  {
     )
 })
 }
+/**
+ * The notice for a decision: `ANDAL-OFFLINE-ANSWERED` for an offline answer, `null` /
+ * `nil` for a plain online answer.
+ */
+public func decisionNotice(decision: Decision, language: NoticeLanguage, zone: OfficeZone) -> Notice?  {
+    return try!  FfiConverterOptionTypeNotice.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_decision_notice(
+        FfiConverterTypeDecision_lower(decision),
+        FfiConverterTypeNoticeLanguage_lower(language),
+        FfiConverterTypeOfficeZone_lower(zone),uniffiCallStatus
+    )
+})
+}
+/**
+ * The notice with this code; `since_unix_ms` (when the outage began, see
+ * `AndalClient.outageSinceUnixMs`) is shown by the unavailable codes.
+ */
+public func noticeForCode(code: NoticeCode, sinceUnixMs: Int64?, language: NoticeLanguage, zone: OfficeZone) -> Notice  {
+    return try!  FfiConverterTypeNotice_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_notice_for_code(
+        FfiConverterTypeNoticeCode_lower(code),
+        FfiConverterOptionInt64.lower(sinceUnixMs),
+        FfiConverterTypeNoticeLanguage_lower(language),
+        FfiConverterTypeOfficeZone_lower(zone),uniffiCallStatus
+    )
+})
+}
+/**
+ * The notice for a reconciliation outcome: `ANDAL-CONFIRMED`, `ANDAL-CONTRADICTED`, or
+ * `ANDAL-OFFLINE-ANSWERED` while still pending.
+ */
+public func reconcileNotice(outcome: ReconcileOutcome, language: NoticeLanguage, zone: OfficeZone) -> Notice  {
+    return try!  FfiConverterTypeNotice_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_reconcile_notice(
+        FfiConverterTypeReconcileOutcome_lower(outcome),
+        FfiConverterTypeNoticeLanguage_lower(language),
+        FfiConverterTypeOfficeZone_lower(zone),uniffiCallStatus
+    )
+})
+}
+/**
+ * The notice for a person turned away, from an `Unavailable` error's `label` and
+ * `last_failure`: `ANDAL-UNAVAILABLE-QUOTA` when the registry is limiting requests, else
+ * `ANDAL-UNAVAILABLE`.
+ */
+public func unavailableNotice(label: String, lastFailure: FailureKind?, sinceUnixMs: Int64?, language: NoticeLanguage, zone: OfficeZone) -> Notice  {
+    return try!  FfiConverterTypeNotice_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_unavailable_notice(
+        FfiConverterString.lower(label),
+        FfiConverterOptionTypeFailureKind.lower(lastFailure),
+        FfiConverterOptionInt64.lower(sinceUnixMs),
+        FfiConverterTypeNoticeLanguage_lower(language),
+        FfiConverterTypeOfficeZone_lower(zone),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -6036,6 +6533,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_func_parse_nik() != 47673) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_decision_notice() != 6716) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_notice_for_code() != 30026) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_reconcile_notice() != 58331) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_unavailable_notice() != 35330) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_disable_breaker() != 13931) {
@@ -6084,6 +6593,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_verify_async() != 65418) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_method_andalclient_outage_since_unix_ms() != 2767) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_checkquery_birth_date_matches_nik() != 14221) {

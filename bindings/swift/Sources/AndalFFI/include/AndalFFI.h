@@ -370,6 +370,11 @@ RustBuffer uniffi_andal_uniffi_fn_method_andalclient_verify(uint64_t ptr, uint64
 uint64_t uniffi_andal_uniffi_fn_method_andalclient_verify_async(uint64_t ptr, uint64_t query, RustBuffer options
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_ANDALCLIENT_OUTAGE_SINCE_UNIX_MS
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_ANDALCLIENT_OUTAGE_SINCE_UNIX_MS
+RustBuffer uniffi_andal_uniffi_fn_method_andalclient_outage_since_unix_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_CHECKQUERY
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_CHECKQUERY
 uint64_t uniffi_andal_uniffi_fn_clone_checkquery(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -464,6 +469,26 @@ RustBuffer uniffi_andal_uniffi_fn_func_normalize_name(RustBuffer name, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_PARSE_NIK
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_PARSE_NIK
 RustBuffer uniffi_andal_uniffi_fn_func_parse_nik(RustBuffer nik, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_DECISION_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_DECISION_NOTICE
+RustBuffer uniffi_andal_uniffi_fn_func_decision_notice(RustBuffer decision, RustBuffer language, RustBuffer zone, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_NOTICE_FOR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_NOTICE_FOR_CODE
+RustBuffer uniffi_andal_uniffi_fn_func_notice_for_code(RustBuffer code, RustBuffer since_unix_ms, RustBuffer language, RustBuffer zone, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_RECONCILE_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_RECONCILE_NOTICE
+RustBuffer uniffi_andal_uniffi_fn_func_reconcile_notice(RustBuffer outcome, RustBuffer language, RustBuffer zone, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_UNAVAILABLE_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_UNAVAILABLE_NOTICE
+RustBuffer uniffi_andal_uniffi_fn_func_unavailable_notice(RustBuffer label, RustBuffer last_failure, RustBuffer since_unix_ms, RustBuffer language, RustBuffer zone, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_ANDAL_UNIFFI_RUSTBUFFER_ALLOC
@@ -744,6 +769,30 @@ uint16_t uniffi_andal_uniffi_checksum_func_parse_nik(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_DECISION_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_DECISION_NOTICE
+uint16_t uniffi_andal_uniffi_checksum_func_decision_notice(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_NOTICE_FOR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_NOTICE_FOR_CODE
+uint16_t uniffi_andal_uniffi_checksum_func_notice_for_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_RECONCILE_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_RECONCILE_NOTICE
+uint16_t uniffi_andal_uniffi_checksum_func_reconcile_notice(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_UNAVAILABLE_NOTICE
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_UNAVAILABLE_NOTICE
+uint16_t uniffi_andal_uniffi_checksum_func_unavailable_notice(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_DISABLE_BREAKER
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_DISABLE_BREAKER
 uint16_t uniffi_andal_uniffi_checksum_method_andalclient_disable_breaker(void
@@ -837,6 +886,12 @@ uint16_t uniffi_andal_uniffi_checksum_method_andalclient_verify(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_VERIFY_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_VERIFY_ASYNC
 uint16_t uniffi_andal_uniffi_checksum_method_andalclient_verify_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_OUTAGE_SINCE_UNIX_MS
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ANDALCLIENT_OUTAGE_SINCE_UNIX_MS
+uint16_t uniffi_andal_uniffi_checksum_method_andalclient_outage_since_unix_ms(void
     
 );
 #endif

@@ -7,9 +7,15 @@ import id.andal.CheckQuery
 import id.andal.ClientConfig
 import id.andal.Decision
 import id.andal.JavaHttpTransport
+import id.andal.NoticeCode
+import id.andal.NoticeLanguage
+import id.andal.OfficeZone
 import id.andal.ResilienceEvent
 import id.andal.ResilienceListener
 import id.andal.Verdict
+import id.andal.decisionNotice
+import id.andal.noticeForCode
+import id.andal.unavailableNotice
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -47,7 +53,8 @@ class IdentityCheckService(baseUrl: String, partnerId: String, apiKey: String, s
 
     /** What the teller sees. Contains no personal data beyond the masked NIK. */
     sealed interface TellerAnswer {
-        data class Verified(val nikMasked: String, val requestId: String?) : TellerAnswer
+        /** `notice` is set for an offline answer: read it to the applicant, print it on the receipt. */
+        data class Verified(val nikMasked: String, val requestId: String?, val notice: String? = null) : TellerAnswer
         data class NotVerified(val nikMasked: String, val verdict: Verdict, val detail: String) : TellerAnswer
         data class FixInput(val reason: String) : TellerAnswer
         data class TryLater(val why: String, val afterMs: Long) : TellerAnswer
@@ -68,7 +75,10 @@ class IdentityCheckService(baseUrl: String, partnerId: String, apiKey: String, s
             try {
                 describe(client.verifyAsync(q, CheckOptions(idempotencyKey = transactionId)))
             } catch (e: AndalException.Unavailable) {
-                TellerAnswer.TryLater("registry unavailable (${e.label}, ${e.attempts} attempt(s), ${e.elapsedMs} ms)", 60_000)
+                // What the applicant is told (stable code + a sentence in Bahasa Indonesia,
+                // with since when the registry has been down), not "server error".
+                val notice = unavailableNotice(e.label, e.lastFailure, client.outageSinceUnixMs(), NoticeLanguage.INDONESIAN, OfficeZone.WIB)
+                TellerAnswer.TryLater("${notice.codeText}: ${notice.text}", 60_000)
             } catch (e: AndalException.InvalidInput) {
                 TellerAnswer.FixInput(e.reason)
             } catch (e: AndalException) {
@@ -80,7 +90,8 @@ class IdentityCheckService(baseUrl: String, partnerId: String, apiKey: String, s
     private fun describe(d: Decision): TellerAnswer {
         val requestId = (d.provenance as? id.andal.Provenance.Online)?.requestId
         return if (d.isMatch) {
-            TellerAnswer.Verified(d.nikMasked, requestId)
+            val notice = decisionNotice(d, NoticeLanguage.INDONESIAN, OfficeZone.WIB)
+            TellerAnswer.Verified(d.nikMasked, requestId, notice?.let { "${it.codeText}: ${it.text}" })
         } else {
             TellerAnswer.NotVerified(d.nikMasked, d.verdict, "name=${d.fields.fullName} birthDate=${d.fields.birthDate}")
         }
@@ -125,5 +136,10 @@ fun main(args: Array<String>) {
         check(verified == applicants.size) { "expected every sample applicant to verify" }
         check(answers.any { it is IdentityCheckService.TellerAnswer.FixInput })
         check(answers.any { it is IdentityCheckService.TellerAnswer.NotVerified })
+        // The registry is up here, so no applicant needed a notice; this is what one turned
+        // away during an outage would read (English this time).
+        val sample = noticeForCode(NoticeCode.UNAVAILABLE, null, NoticeLanguage.ENGLISH, OfficeZone.WITA)
+        println("notice if the registry were down: ${sample.codeText}: ${sample.text}")
+        check(answers.none { it is IdentityCheckService.TellerAnswer.Verified && it.notice != null }) { "online answers carry no notice" }
     }
 }

@@ -64,10 +64,21 @@ class OfflineTest {
             assertEquals(FieldMatch.SESUAI, d.fields.fullName)
             assertTrue(File(dir, "offline.journal").length() > 0, "decision journaled")
             assertFalse(File(dir, "offline.journal").readBytes().toString(Charsets.ISO_8859_1).contains(p.fullName), "journal is encrypted")
+            // The counter's notice: stable code, Bahasa Indonesia, re-confirmed automatically.
+            val offlineNotice = decisionNotice(d, NoticeLanguage.INDONESIAN, OfficeZone.WIB)!!
+            assertEquals(NoticeCode.OFFLINE_ANSWERED, offlineNotice.code)
+            assertEquals("ANDAL-OFFLINE-ANSWERED", offlineNotice.codeText)
+            assertTrue(offlineNotice.text.contains("otomatis"), offlineNotice.text)
+            assertFalse(offlineNotice.text.contains(p.fullName) || offlineNotice.text.contains(p.nik), "no personal data")
 
             // Without a token: an honest Unavailable, saying why no offline answer was given.
             val e = assertThrows<AndalException.Unavailable> { client.verify(p.query()) }
             assertEquals("no_token", e.fallbackRefusal)
+            val since = client.outageSinceUnixMs()
+            assertTrue(since != null && since > 0, "an outage is open: $since")
+            val turnedAway = unavailableNotice(e.label, e.lastFailure, since, NoticeLanguage.ENGLISH, OfficeZone.WITA)
+            assertEquals(NoticeCode.UNAVAILABLE, turnedAway.code)
+            assertTrue(turnedAway.text.contains("since ") && turnedAway.text.contains("WITA"), turnedAway.text)
 
             assertEquals(1uL, client.outageTotals().checksOffline)
 
@@ -77,6 +88,7 @@ class OfflineTest {
             assertEquals(0uL, report.contradicted)
             val item = report.items.single { it.tokenId == prov.tokenId }
             assertEquals(ReconcileOutcome.Confirmed, item.outcome)
+            assertEquals("ANDAL-CONFIRMED", reconcileNotice(item.outcome, NoticeLanguage.INDONESIAN, OfficeZone.WIB).codeText)
             assertEquals(d.nikMasked, item.nikMasked)
             // Idempotent.
             val again = client.reconcile()
