@@ -41,7 +41,7 @@ def test_every_code_in_both_languages() -> None:
     with pytest.raises(ValueError):
         andal.notice("ANDAL-NOPE")
     with pytest.raises(ValueError):
-        andal.notice("ANDAL-UNAVAILABLE", zone="CET")  # type: ignore[arg-type]
+        andal.notice("ANDAL-UNAVAILABLE", zone="CET")
 
 
 def test_notices_follow_the_outcome(

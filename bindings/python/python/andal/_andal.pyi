@@ -6,7 +6,16 @@ from typing import Any, Callable, Optional, Union, final
 from ._types import Decision
 
 __version__: str
-__all__ = ["NativeClient", "Nik", "__version__", "generate_journal_key", "mask_nik", "normalize_name"]
+__all__ = [
+    "NativeClient",
+    "Nik",
+    "__version__",
+    "generate_journal_key",
+    "mask_nik",
+    "normalize_name",
+    "notice",
+    "unavailable_notice_code",
+]
 
 @final
 class Nik:

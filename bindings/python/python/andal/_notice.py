@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Literal, Optional, Union
+from typing import Optional, Union
 
 from . import _andal
 from ._errors import Unavailable
 from ._types import Decision, ReconcileItem
-
-Language = Literal["id", "en"]
-Zone = Literal["WIB", "WITA", "WIT"]
 
 NOTICE_CODES = (
     "ANDAL-OFFLINE-ANSWERED",
@@ -44,11 +41,12 @@ class Notice:
 def notice(
     code: str,
     *,
-    lang: Language = "id",
-    zone: Zone = "WIB",
+    lang: str = "id",
+    zone: str = "WIB",
     since: Optional[datetime.datetime] = None,
 ) -> Notice:
-    """The notice with this code. ``since`` (when the outage began, e.g.
+    """The notice with this code, in ``lang`` (``"id"`` or ``"en"``) and the office's
+    ``zone`` (``"WIB"``, ``"WITA"`` or ``"WIT"``). ``since`` (when the outage began, e.g.
     ``client.outage_since()``) is shown by the unavailable codes. Raises ``ValueError``
     for an unknown code, language or zone."""
     ts = None if since is None else since.timestamp()
@@ -59,8 +57,8 @@ def notice(
 def notice_for(
     subject: Union[Decision, Unavailable, ReconcileItem, BaseException],
     *,
-    lang: Language = "id",
-    zone: Zone = "WIB",
+    lang: str = "id",
+    zone: str = "WIB",
     since: Optional[datetime.datetime] = None,
 ) -> Optional[Notice]:
     """The notice for a decision (``ANDAL-OFFLINE-ANSWERED`` when answered offline), an

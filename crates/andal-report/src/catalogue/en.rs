@@ -3,7 +3,6 @@
 pub(crate) const ENTRIES: &[(&str, &str)] = &[
     ("page.title", "Population registry (Dukcapil) outage report"),
     ("page.generated", "Made {when}. Recording since {since}."),
-    ("page.fleet", "Combined from {nodes} service points."),
     ("now.heading", "State when this report was made"),
     ("now.normal", "The Dukcapil service is working normally."),
     (

@@ -4,7 +4,6 @@
 pub(crate) const ENTRIES: &[(&str, &str)] = &[
     ("page.title", "Laporan gangguan layanan Dukcapil"),
     ("page.generated", "Dibuat {when}. Dicatat sejak {since}."),
-    ("page.fleet", "Gabungan dari {nodes} titik layanan."),
     ("now.heading", "Keadaan saat laporan dibuat"),
     ("now.normal", "Layanan Dukcapil berjalan normal."),
     (
