@@ -233,6 +233,7 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
     let started = Instant::now();
     let mut phases = Vec::new();
     let mut revoked = 0usize;
+    let mut last_after = snapshot(&tally);
     for phase in &plan {
         match &phase.fault {
             Some(f) => sandbox.set_fault(f.clone()),
@@ -257,6 +258,7 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
             }
         }
         let after = snapshot(&tally);
+        last_after = after;
         phases.push(PhaseSummary {
             phase: phase.name,
             checks: after.iter().sum::<u64>() - before.iter().sum::<u64>(),
@@ -270,6 +272,17 @@ fn drill(args: &DrillArgs) -> Result<DrillSummary, String> {
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.join();
+    }
+    // Checks still in flight when the last phase ended finish during the join above: they
+    // belong to that phase, so the phase totals equal the journal and the outage record.
+    let end = snapshot(&tally);
+    if let Some(last) = phases.last_mut() {
+        let late: Vec<u64> = end.iter().zip(last_after).map(|(e, a)| e - a).collect();
+        last.online += late[0];
+        last.offline += late[1];
+        last.refused += late[2];
+        last.other_errors += late[3];
+        last.checks += late.iter().sum::<u64>();
     }
     sandbox.clear_fault();
 
