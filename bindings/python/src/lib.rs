@@ -995,9 +995,56 @@ fn unavailable_notice_code(cause: &str, last_failure: Option<&str>) -> &'static 
         .as_str()
 }
 
+/// One series: (name, labels, kind, value, count, buckets).
+type PySample = (
+    String,
+    Vec<(String, String)>,
+    &'static str,
+    f64,
+    u64,
+    Vec<(f64, u64)>,
+);
+
+/// Every series of every client built in this process (see docs/metrics.md).
+#[pyfunction]
+fn metrics_snapshot() -> Vec<PySample> {
+    andal::metrics::SnapshotRecorder::global()
+        .map(|r| {
+            r.snapshot()
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.name,
+                        s.labels,
+                        s.kind.as_str(),
+                        s.value,
+                        s.count,
+                        s.buckets,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The same in the Prometheus text format, for an application's own scrape endpoint.
+#[pyfunction]
+fn metrics_prometheus() -> String {
+    andal::metrics::SnapshotRecorder::global()
+        .map(|r| r.render_prometheus())
+        .unwrap_or_default()
+}
+
 #[pymodule]
 fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Metrics: an in-process recorder, installed before any client is built here.
+    andal::metrics::SnapshotRecorder::install_global();
+    // Log bridge: `tracing` events reach Python's `logging` (loggers `andal.*`); levels
+    // are cached by pyo3-log, so a disabled logger costs no call into Python.
+    let _ = pyo3_log::try_init();
+    m.add_function(wrap_pyfunction!(metrics_snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics_prometheus, m)?)?;
     m.add_class::<PyNik>()?;
     m.add_class::<NativeClient>()?;
     m.add_function(wrap_pyfunction!(normalize_name, m)?)?;

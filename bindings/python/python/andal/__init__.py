@@ -11,6 +11,7 @@ arguments, typed results, catchable exceptions, batch progress and asyncio suppo
 
 from ._andal import Nik, __version__, generate_journal_key, mask_nik, normalize_name
 from ._client import Client, EventCallback, ProgressArg, Row
+from ._metrics import MetricSample, metrics_prometheus, metrics_snapshot
 from ._errors import (
     AndalError,
     AuthError,
@@ -43,6 +44,9 @@ from ._types import (
 )
 
 __all__ = [
+    "MetricSample",
+    "metrics_prometheus",
+    "metrics_snapshot",
     "__version__",
     "Client",
     "Nik",

@@ -12,6 +12,8 @@ __all__ = [
     "__version__",
     "generate_journal_key",
     "mask_nik",
+    "metrics_prometheus",
+    "metrics_snapshot",
     "normalize_name",
     "notice",
     "unavailable_notice_code",
@@ -109,3 +111,7 @@ def notice(
     code: str, lang: str, zone: str, since: Optional[float] = None
 ) -> tuple[str, str, str]: ...
 def unavailable_notice_code(cause: str, last_failure: Optional[str] = None) -> str: ...
+def metrics_snapshot() -> list[
+    tuple[str, list[tuple[str, str]], str, float, int, list[tuple[float, int]]]
+]: ...
+def metrics_prometheus() -> str: ...
