@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyModule};
 
+mod async_client;
 mod convert;
 
 /// The Python module that defines the exception classes (pure Python, so they can use
@@ -1047,6 +1048,8 @@ fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics_prometheus, m)?)?;
     m.add_class::<PyNik>()?;
     m.add_class::<NativeClient>()?;
+    m.add_class::<async_client::NativeAsyncClient>()?;
+    async_client::init_runtime();
     m.add_function(wrap_pyfunction!(normalize_name, m)?)?;
     m.add_function(wrap_pyfunction!(mask_nik, m)?)?;
     m.add_function(wrap_pyfunction!(generate_journal_key, m)?)?;

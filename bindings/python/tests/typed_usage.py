@@ -63,6 +63,23 @@ async def concurrent(client: andal.Client) -> List[andal.Decision]:
     )
 
 
+async def native_async(url: str) -> List[str]:
+    async with andal.AsyncClient(url, "demo-bank", "key", allow_insecure_http=True) as client:
+        d: andal.Decision = await client.verify(
+            nik="3316094507990001", full_name="Siti Aminah", birth_date="1999-07-05"
+        )
+        rows = [{"nik": "3316094507990001", "full_name": "Siti", "birth_date": "1999-07-05"}]
+        ordered: List[andal.BatchResult] = await client.verify_many(rows, concurrency=16)
+        labels = [r.to_row()["verdict"] for r in ordered]
+        async for r in client.as_completed(rows, concurrency=4):
+            labels.append(str(r.index))
+        status: andal.TrustStatus = await client.refresh_trust()
+        report: andal.ReconcileReport = await client.reconcile()
+        health: andal.Health = client.health()
+        print(d.verdict, status.keys, report.examined, health.breaker.state)
+        return labels
+
+
 def nik() -> str:
     n = andal.Nik.parse("3316094507990001")
     day: int = n.birth_day

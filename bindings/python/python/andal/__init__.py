@@ -1,7 +1,8 @@
 """Andal: bounded, honest NIK identity checks that keep working when the registry does not.
 
 The checks run in the Rust core (``andal._andal``); this package adds keyword
-arguments, typed results, catchable exceptions, batch progress and asyncio support.
+arguments, typed results, catchable exceptions, batch progress and ``AsyncClient`` for
+asyncio.
 
     import andal
     with andal.Client(url, partner_id, api_key) as client:
@@ -10,6 +11,7 @@ arguments, typed results, catchable exceptions, batch progress and asyncio suppo
 """
 
 from ._andal import Nik, __version__, generate_journal_key, mask_nik, normalize_name
+from ._async_client import AsyncClient
 from ._client import Client, EventCallback, ProgressArg, Row
 from ._metrics import MetricSample, metrics_prometheus, metrics_snapshot
 from ._errors import (
@@ -49,6 +51,7 @@ __all__ = [
     "metrics_snapshot",
     "__version__",
     "Client",
+    "AsyncClient",
     "Nik",
     "Decision",
     "Verdict",

@@ -1,12 +1,13 @@
 """Type stubs for the native module ``andal._andal`` (built from bindings/python/src/lib.rs)."""
 
 import datetime
-from typing import Any, Callable, Optional, Union, final
+from typing import Any, Awaitable, Callable, Optional, Union, final
 
 from ._types import Decision
 
 __version__: str
 __all__ = [
+    "NativeAsyncClient",
     "NativeClient",
     "Nik",
     "__version__",
@@ -103,6 +104,54 @@ class NativeClient:
         deadline: Optional[float] = None,
         token: Optional[str] = None,
     ) -> Decision: ...
+
+@final
+class NativeAsyncClient:
+    def __new__(
+        cls,
+        base_url: str,
+        partner_id: str,
+        api_key: str,
+        *,
+        deadline: float,
+        attempt_timeout: float,
+        allow_insecure_http: bool,
+        max_response_bytes: Optional[int] = None,
+        breaker: Optional[dict[str, Any]] = None,
+        count_throttling_as_failure: bool = False,
+        retry: Optional[dict[str, Any]] = None,
+        on_event: Optional[Callable[[dict[str, Any]], None]] = None,
+        trust_roots: Optional[list[str]] = None,
+        trust_cache_dir: Optional[str] = None,
+        journal_path: Optional[str] = None,
+        journal_key: Optional[bytes] = None,
+        fallback: Optional[dict[str, Any]] = None,
+    ) -> "NativeAsyncClient": ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def health(self) -> str: ...
+    def trust_status(self) -> str: ...
+    def outage_report(self) -> tuple[str, str]: ...
+    def force_open_breaker(self) -> None: ...
+    def disable_breaker(self) -> None: ...
+    def reset_breaker(self) -> None: ...
+    def refresh_trust(self) -> Awaitable[str]: ...
+    def reconcile(self) -> Awaitable[str]: ...
+    def verify(
+        self,
+        nik: str,
+        full_name: str,
+        birth_date: Union[datetime.date, str],
+        birth_place: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        deadline: Optional[float] = None,
+        token: Optional[str] = None,
+    ) -> Awaitable[Decision]: ...
 
 def normalize_name(name: str) -> str: ...
 def mask_nik(value: str) -> str: ...

@@ -151,21 +151,21 @@ class Client:
             base_url,
             partner_id,
             api_key,
-            deadline=float(deadline),
-            attempt_timeout=float(attempt_timeout),
-            allow_insecure_http=bool(allow_insecure_http),
-            max_response_bytes=max_response_bytes,
-            breaker=None if breaker is None else dataclasses.asdict(breaker),
-            count_throttling_as_failure=bool(count_throttling_as_failure),
-            retry=None if retry is None else dataclasses.asdict(retry),
-            on_event=on_event,
-            trust_roots=None
-            if trust_roots is None
-            else [r if isinstance(r, str) else json.dumps(dict(r)) for r in trust_roots],
-            trust_cache_dir=None if trust_cache_dir is None else os.fspath(trust_cache_dir),
-            journal_path=None if journal is None else os.fspath(journal),
-            journal_key=None if journal_key is None else bytes(journal_key),
-            fallback=None if fallback is None else dataclasses.asdict(fallback),
+            **_native_options(
+                deadline=deadline,
+                attempt_timeout=attempt_timeout,
+                allow_insecure_http=allow_insecure_http,
+                max_response_bytes=max_response_bytes,
+                breaker=breaker,
+                retry=retry,
+                count_throttling_as_failure=count_throttling_as_failure,
+                on_event=on_event,
+                trust_roots=trust_roots,
+                trust_cache_dir=trust_cache_dir,
+                journal=journal,
+                journal_key=journal_key,
+                fallback=fallback,
+            ),
             ca_bundle=None if ca_bundle is None else os.fspath(ca_bundle),
             client_cert=None if client_cert is None else os.fspath(client_cert),
             client_key=None if client_key is None else os.fspath(client_key),
@@ -397,12 +397,50 @@ class Client:
         except AndalError as e:
             return BatchResult(index, error=e)
         except (TypeError, ValueError) as e:
-            return BatchResult(
-                index,
-                error=InvalidInput(
-                    f"row {index}: {type(e).__name__}", field="row", reason="malformed_row"
-                ),
-            )
+            return BatchResult(index, error=_malformed_row(index, e))
+
+
+def _native_options(
+    *,
+    deadline: float,
+    attempt_timeout: float,
+    allow_insecure_http: bool,
+    max_response_bytes: Optional[int],
+    breaker: Optional[BreakerSettings],
+    retry: Optional[RetrySettings],
+    count_throttling_as_failure: bool,
+    on_event: Optional[EventCallback],
+    trust_roots: Optional[Sequence[Union[str, Mapping[str, Any]]]],
+    trust_cache_dir: Optional[Union[str, "os.PathLike[str]"]],
+    journal: Optional[Union[str, "os.PathLike[str]"]],
+    journal_key: Optional[bytes],
+    fallback: Optional[FallbackPolicy],
+) -> Dict[str, Any]:
+    """The keyword arguments of the native constructors (``NativeClient`` and
+    ``NativeAsyncClient`` take the same) for the public constructors' options."""
+    return dict(
+        deadline=float(deadline),
+        attempt_timeout=float(attempt_timeout),
+        allow_insecure_http=bool(allow_insecure_http),
+        max_response_bytes=max_response_bytes,
+        breaker=None if breaker is None else dataclasses.asdict(breaker),
+        count_throttling_as_failure=bool(count_throttling_as_failure),
+        retry=None if retry is None else dataclasses.asdict(retry),
+        on_event=on_event,
+        trust_roots=None
+        if trust_roots is None
+        else [r if isinstance(r, str) else json.dumps(dict(r)) for r in trust_roots],
+        trust_cache_dir=None if trust_cache_dir is None else os.fspath(trust_cache_dir),
+        journal_path=None if journal is None else os.fspath(journal),
+        journal_key=None if journal_key is None else bytes(journal_key),
+        fallback=None if fallback is None else dataclasses.asdict(fallback),
+    )
+
+
+def _malformed_row(index: int, e: Exception) -> InvalidInput:
+    """The error of a batch row that is not a mapping or tuple of the expected shape (names
+    the exception type only: its message may quote the row)."""
+    return InvalidInput(f"row {index}: {type(e).__name__}", field="row", reason="malformed_row")
 
 
 def _row_args(row: Row) -> dict[str, Any]:
