@@ -8,11 +8,13 @@ use crate::error::AndalError;
 use crate::guard;
 use crate::nik::NikInfo;
 use crate::offline::{FallbackSettings, OfflineSettings, ReconcileReport, TrustStatus};
-use crate::oneshot;
 use crate::resilience::{
     BreakerSettings, ClientHealth, ForeignListener, OutageTotals, ResilienceListener,
 };
-use crate::transport::{ForeignTransport, HttpTransport};
+use crate::runtime;
+use crate::transport::{
+    AsyncHttpTransport, ForeignAsyncTransport, ForeignTransport, HttpTransport,
+};
 use crate::types::Decision;
 
 /// Client settings. The API key is a separate constructor argument so that the generated
@@ -149,9 +151,13 @@ impl CheckQuery {
 }
 
 /// The identity-check client. Thread-safe; share one per registry.
+///
+/// Every check runs on the core's async engine ([`andal::AsyncClient`]) on the bindings'
+/// shared runtime (two threads for the process): `verifyAsync` (Kotlin `suspend`, Swift
+/// `async`) occupies no thread while it waits; `verify` blocks only its caller.
 #[derive(uniffi::Object)]
 pub struct AndalClient {
-    pub(crate) inner: andal::Client,
+    pub(crate) inner: andal::AsyncClient,
 }
 
 impl fmt::Debug for AndalClient {
@@ -162,15 +168,18 @@ impl fmt::Debug for AndalClient {
 
 #[uniffi::export]
 impl AndalClient {
-    /// Build a client. `transport`: an HTTP stack supplied by the app (OkHttp, URLSession,
-    /// java.net.http); null uses the built-in rustls transport. `listener`: receives breaker
-    /// transitions, rejections, retries and budget exhaustion.
-    #[uniffi::constructor(default(transport = None, listener = None))]
+    /// Build a client. `asyncTransport`: an HTTP stack supplied by the app (OkHttp,
+    /// URLSession, java.net.http) that waits without a thread; `transport`: the same as a
+    /// blocking implementation (for Java; each request in flight holds a thread); neither:
+    /// the built-in rustls transport. `listener`: receives breaker transitions, rejections,
+    /// retries and budget exhaustion.
+    #[uniffi::constructor(default(transport = None, listener = None, async_transport = None))]
     pub fn new(
         config: ClientConfig,
         api_key: String,
         transport: Option<Arc<dyn HttpTransport>>,
         listener: Option<Arc<dyn ResilienceListener>>,
+        async_transport: Option<Arc<dyn AsyncHttpTransport>>,
     ) -> Result<Arc<Self>, AndalError> {
         guard("AndalClient::new", || {
             let mut b = andal::Client::builder(config.base_url)
@@ -202,10 +211,23 @@ impl AndalClient {
             if let Some(l) = listener {
                 b = b.listener(Arc::new(ForeignListener(l)));
             }
-            if let Some(t) = transport {
-                b = b.transport(Arc::new(ForeignTransport(t)));
-            }
-            Ok(Arc::new(AndalClient { inner: b.build()? }))
+            b = match (async_transport, transport) {
+                (Some(_), Some(_)) => {
+                    return Err(AndalError::Config {
+                        reason: "pass transport or asyncTransport, not both".into(),
+                    });
+                }
+                (Some(t), None) => b.async_transport(Arc::new(ForeignAsyncTransport(t))),
+                (None, Some(t)) => b.async_transport(Arc::new(ForeignTransport(t))),
+                (None, None) => b,
+            };
+            let rt = runtime::runtime()?;
+            b = b.timer(runtime::timer());
+            // The built-in transport and the journal's writer start in the runtime's context.
+            let _entered = rt.enter();
+            Ok(Arc::new(AndalClient {
+                inner: b.build_async()?,
+            }))
         })
     }
 
@@ -234,13 +256,12 @@ impl AndalClient {
     /// Fetch the signed keyset and revocation list from the registry, verify them against
     /// the pinned roots, and cache them. Call at start-up and periodically while online.
     pub fn refresh_trust(&self) -> Result<TrustStatus, AndalError> {
-        guard("refresh_trust", || Ok(self.inner.refresh_trust()?.into()))
+        runtime::block_on(refresh_trust(self.inner.clone()))
     }
 
     /// `refreshTrust` without blocking (Kotlin `suspend`, Swift `async`).
     pub async fn refresh_trust_async(&self) -> Result<TrustStatus, AndalError> {
-        let client = self.inner.clone();
-        on_thread(move || guard("refresh_trust", || Ok(client.refresh_trust()?.into()))).await
+        runtime::spawn(refresh_trust(self.inner.clone())).await
     }
 
     /// The trust state held (keys, revocation list age).
@@ -251,20 +272,12 @@ impl AndalClient {
     /// Re-check every pending offline decision online and record each as confirmed,
     /// contradicted or still pending. Idempotent; stops early if the registry is down again.
     pub fn reconcile(&self) -> Result<ReconcileReport, AndalError> {
-        guard("reconcile", || {
-            ReconcileReport::try_from(self.inner.reconcile()?)
-        })
+        runtime::block_on(reconcile(self.inner.clone()))
     }
 
     /// `reconcile` without blocking (Kotlin `suspend`, Swift `async`).
     pub async fn reconcile_async(&self) -> Result<ReconcileReport, AndalError> {
-        let client = self.inner.clone();
-        on_thread(move || {
-            guard("reconcile", || {
-                ReconcileReport::try_from(client.reconcile()?)
-            })
-        })
-        .await
+        runtime::spawn(reconcile(self.inner.clone())).await
     }
 
     /// The outage record as JSON (stable layout, `format_version` 1; see
@@ -300,55 +313,46 @@ impl AndalClient {
     }
 
     /// Check one query, blocking the calling thread (at most the deadline). From a UI
-    /// thread use `verifyAsync` instead.
+    /// thread or a coroutine use `verifyAsync` instead.
     #[uniffi::method(default(options = None))]
     pub fn verify(
         &self,
         query: Arc<CheckQuery>,
         options: Option<CheckOptions>,
     ) -> Result<Decision, AndalError> {
-        verify_blocking(&self.inner, &query, options.as_ref())
+        runtime::block_on(verify(self.inner.clone(), query, options))
     }
 
     /// Check one query without blocking: a Kotlin `suspend fun` / Swift `async` function.
-    /// The check runs on its own thread; cancelling the caller stops waiting for it, and the
-    /// check itself still ends within its deadline.
+    /// No thread waits for it; cancelling the caller cancels the check (its breaker permit
+    /// is released and the outage record counts it as cancelled).
     #[uniffi::method(default(options = None))]
     pub async fn verify_async(
         &self,
         query: Arc<CheckQuery>,
         options: Option<CheckOptions>,
     ) -> Result<Decision, AndalError> {
-        let client = self.inner.clone();
-        on_thread(move || verify_blocking(&client, &query, options.as_ref())).await
+        runtime::spawn(verify(self.inner.clone(), query, options)).await
     }
 }
 
-/// Run a blocking call on its own thread; the returned future completes with its result.
-/// No async runtime: a std thread and a oneshot channel.
-async fn on_thread<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AndalError> + Send + 'static,
-) -> Result<T, AndalError> {
-    let (tx, rx) = oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("andal-check".into())
-        .spawn(move || tx.send(f()));
-    if let Err(e) = spawned {
-        return Err(AndalError::Internal {
-            reason: format!("cannot start a check thread: {e}"),
-        });
-    }
-    rx.await
-}
-
-fn verify_blocking(
-    client: &andal::Client,
-    query: &CheckQuery,
-    options: Option<&CheckOptions>,
+async fn verify(
+    client: andal::AsyncClient,
+    query: Arc<CheckQuery>,
+    options: Option<CheckOptions>,
 ) -> Result<Decision, AndalError> {
-    guard("verify", || {
-        let opts = options.map(andal::CheckOptions::from).unwrap_or_default();
-        let decision = client.verify_with(&query.inner, &opts)?;
-        Decision::try_from(decision)
-    })
+    let opts = options
+        .as_ref()
+        .map(andal::CheckOptions::from)
+        .unwrap_or_default();
+    let decision = client.verify_with(&query.inner, &opts).await?;
+    Decision::try_from(decision)
+}
+
+async fn refresh_trust(client: andal::AsyncClient) -> Result<TrustStatus, AndalError> {
+    Ok(client.refresh_trust().await?.into())
+}
+
+async fn reconcile(client: andal::AsyncClient) -> Result<ReconcileReport, AndalError> {
+    ReconcileReport::try_from(client.reconcile().await?)
 }

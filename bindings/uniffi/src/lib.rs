@@ -3,15 +3,15 @@
 //!
 //! Everything here converts core types to FFI-friendly ones and back; no behaviour lives
 //! here that the Rust API does not have. In particular:
-//! - [`AndalClient`] wraps [`andal::Client`]; `verify` blocks, `verify_async` becomes a
-//!   Kotlin `suspend fun` / Swift `async` function. The core is synchronous and there is no
-//!   async runtime: the blocking check runs on a std thread that completes a oneshot
-//!   future ([`oneshot`]).
+//! - [`AndalClient`] wraps [`andal::AsyncClient`]; `verify_async` becomes a Kotlin
+//!   `suspend fun` / Swift `async` function and `verify` blocks its caller. Both run the
+//!   check as a task on one small shared tokio runtime ([`runtime`]): no thread per call.
 //! - [`AndalError`] is the single error type of every fallible call, with structured fields.
 //!   Nothing panics across the boundary: calls into the core run under `catch_unwind`, a
 //!   panic becomes [`AndalError::Internal`].
-//! - [`HttpTransport`] is a foreign trait: Kotlin/Swift implement it (OkHttp, URLSession,
-//!   java.net.http) and Rust adapts it into [`andal::Transport`].
+//! - [`AsyncHttpTransport`] is a foreign async trait: Kotlin (`suspend`) and Swift
+//!   (`async`) implement it over OkHttp, URLSession or java.net.http, and Rust adapts it
+//!   into [`andal::AsyncTransport`]. [`HttpTransport`] is its blocking form for Java.
 //! - No personal data is rendered by any `Debug`/`Display`/error text produced here.
 
 #![warn(missing_docs)]
@@ -23,8 +23,8 @@ mod error;
 mod nik;
 mod notice;
 mod offline;
-mod oneshot;
 mod resilience;
+mod runtime;
 mod transport;
 mod types;
 
@@ -47,7 +47,8 @@ pub use resilience::{
     ResilienceListener, RetryStopReason,
 };
 pub use transport::{
-    HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
+    AsyncHttpTransport, HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport,
+    TransportError,
 };
 pub use types::{
     Decision, FailureKind, FieldMatch, FieldResults, Provenance, UnavailableReason, Verdict,

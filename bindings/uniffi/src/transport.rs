@@ -90,10 +90,12 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
     }
 }
 
-/// An HTTP stack supplied by the app. Send one request within `timeout_ms` (connect +
-/// send + full response), read at most `max_body` bytes of body, never retry (the client
-/// owns retries), never follow redirects, and return any HTTP status as a response.
-/// Called from a background thread, never the main thread; must be thread-safe.
+/// An HTTP stack supplied by the app, blocking form (for Java implementers). Send one
+/// request within `timeout_ms` (connect + send + full response), read at most `max_body`
+/// bytes of body, never retry (the client owns retries), never follow redirects, and return
+/// any HTTP status as a response. Called from a background thread, never the main thread;
+/// must be thread-safe. Each request in flight occupies a thread of the client's blocking
+/// pool: prefer [`AsyncHttpTransport`], which occupies none.
 #[uniffi::export(foreign)]
 pub trait HttpTransport: Send + Sync {
     /// Send one request.
@@ -105,7 +107,76 @@ pub trait HttpTransport: Send + Sync {
     ) -> Result<HttpResponse, TransportError>;
 }
 
-/// Adapts a foreign [`HttpTransport`] into the core's transport trait.
+/// An HTTP stack supplied by the app, async form: a Kotlin `suspend fun` (OkHttp
+/// `enqueue`, `java.net.http` `sendAsync`) or a Swift `async` function (`URLSession`), so
+/// that no thread waits while a request is in flight. The contract of [`HttpTransport`]
+/// holds (one attempt, `timeout_ms`, `max_body`, no redirects, any status returned);
+/// cancelling the call (the check was cancelled) must abandon the request.
+#[uniffi::export(foreign)]
+#[async_trait::async_trait]
+pub trait AsyncHttpTransport: Send + Sync {
+    /// Send one request.
+    async fn send(
+        &self,
+        request: HttpRequest,
+        timeout_ms: u64,
+        max_body: u64,
+    ) -> Result<HttpResponse, TransportError>;
+}
+
+fn to_foreign(request: &andal::HttpRequest) -> HttpRequest {
+    HttpRequest {
+        method: match request.method {
+            andal::Method::Get => HttpMethod::Get,
+            _ => HttpMethod::Post,
+        },
+        url: request.url.clone(),
+        headers: request
+            .headers
+            .iter()
+            .map(|(name, value)| HttpHeader {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        body: request.body.clone(),
+    }
+}
+
+/// The foreign answer as the core's, enforcing `max_body` whatever the transport did.
+fn from_foreign(
+    result: Result<HttpResponse, TransportError>,
+    max_body: u64,
+) -> Result<andal::HttpResponse, andal::TransportError> {
+    match result {
+        Ok(resp) => {
+            if resp.body.len() as u64 > max_body {
+                return Err(andal::TransportError::new(
+                    andal::FailureKind::TooLarge,
+                    format!("foreign transport returned more than {max_body} body bytes"),
+                ));
+            }
+            Ok(andal::HttpResponse {
+                status: resp.status,
+                headers: resp
+                    .headers
+                    .into_iter()
+                    .map(|h| (h.name, h.value))
+                    .collect(),
+                body: resp.body,
+            })
+        }
+        Err(TransportError::Failed { kind, detail }) => {
+            Err(andal::TransportError::new(kind.into(), detail))
+        }
+    }
+}
+
+fn panicked() -> andal::TransportError {
+    andal::TransportError::new(andal::FailureKind::Protocol, "foreign transport panicked")
+}
+
+/// Adapts a foreign blocking [`HttpTransport`] into the core's transport traits.
 pub(crate) struct ForeignTransport(pub(crate) Arc<dyn HttpTransport>);
 
 impl fmt::Debug for ForeignTransport {
@@ -121,51 +192,74 @@ impl andal::Transport for ForeignTransport {
         timeout: Duration,
         max_body: u64,
     ) -> Result<andal::HttpResponse, andal::TransportError> {
-        let req = HttpRequest {
-            method: match request.method {
-                andal::Method::Get => HttpMethod::Get,
-                _ => HttpMethod::Post,
-            },
-            url: request.url.clone(),
-            headers: request
-                .headers
-                .iter()
-                .map(|(name, value)| HttpHeader {
-                    name: name.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            body: request.body.clone(),
-        };
+        let req = to_foreign(request);
         let transport = self.0.clone();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             transport.send(req, millis(timeout).max(1), max_body)
         }));
         match result {
-            Ok(Ok(resp)) => {
-                if resp.body.len() as u64 > max_body {
-                    return Err(andal::TransportError::new(
-                        andal::FailureKind::TooLarge,
-                        format!("foreign transport returned more than {max_body} body bytes"),
-                    ));
-                }
-                Ok(andal::HttpResponse {
-                    status: resp.status,
-                    headers: resp
-                        .headers
-                        .into_iter()
-                        .map(|h| (h.name, h.value))
-                        .collect(),
-                    body: resp.body,
-                })
-            }
-            Ok(Err(TransportError::Failed { kind, detail })) => {
-                Err(andal::TransportError::new(kind.into(), detail))
-            }
-            Err(_) => Err(andal::TransportError::new(
-                andal::FailureKind::Protocol,
-                "foreign transport panicked",
-            )),
+            Ok(r) => from_foreign(r, max_body),
+            Err(_) => Err(panicked()),
         }
+    }
+}
+
+/// The async engine over a blocking foreign transport: each request runs on the runtime's
+/// blocking pool (bounded), so a worker never blocks.
+impl andal::AsyncTransport for ForeignTransport {
+    fn send<'a>(
+        &'a self,
+        request: &'a andal::HttpRequest,
+        timeout: Duration,
+        max_body: u64,
+    ) -> andal::transport::SendFuture<'a> {
+        let req = to_foreign(request);
+        let transport = self.0.clone();
+        Box::pin(async move {
+            let joined = tokio::task::spawn_blocking(move || {
+                transport.send(req, millis(timeout).max(1), max_body)
+            })
+            .await;
+            match joined {
+                Ok(r) => from_foreign(r, max_body),
+                Err(_) => Err(panicked()),
+            }
+        })
+    }
+}
+
+/// Adapts a foreign [`AsyncHttpTransport`] into the core's [`andal::AsyncTransport`].
+pub(crate) struct ForeignAsyncTransport(pub(crate) Arc<dyn AsyncHttpTransport>);
+
+impl fmt::Debug for ForeignAsyncTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ForeignAsyncTransport")
+    }
+}
+
+impl andal::AsyncTransport for ForeignAsyncTransport {
+    fn send<'a>(
+        &'a self,
+        request: &'a andal::HttpRequest,
+        timeout: Duration,
+        max_body: u64,
+    ) -> andal::transport::SendFuture<'a> {
+        let req = to_foreign(request);
+        let transport = self.0.clone();
+        Box::pin(async move {
+            let sent = transport.send(req, millis(timeout).max(1), max_body);
+            // The foreign side owns the timeout; this bound only guarantees that one which
+            // forgets it cannot hold a check past its attempt.
+            match tokio::time::timeout(timeout, sent).await {
+                Ok(r) => from_foreign(r, max_body),
+                Err(_) => Err(andal::TransportError::new(
+                    andal::FailureKind::ReadTimeout,
+                    format!(
+                        "foreign transport gave no response within {} ms",
+                        timeout.as_millis()
+                    ),
+                )),
+            }
+        })
     }
 }

@@ -673,6 +673,10 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 /**
  * The identity-check client. Thread-safe; share one per registry.
+ *
+ * Every check runs on the core's async engine ([`andal::AsyncClient`]) on the bindings'
+ * shared runtime (two threads for the process): `verifyAsync` (Kotlin `suspend`, Swift
+ * `async`) occupies no thread while it waits; `verify` blocks only its caller.
  */
 public protocol AndalClientProtocol: AnyObject, Sendable {
     
@@ -753,14 +757,14 @@ public protocol AndalClientProtocol: AnyObject, Sendable {
     
     /**
      * Check one query, blocking the calling thread (at most the deadline). From a UI
-     * thread use `verifyAsync` instead.
+     * thread or a coroutine use `verifyAsync` instead.
      */
     func verify(query: CheckQuery, options: CheckOptions?) throws  -> Decision
     
     /**
      * Check one query without blocking: a Kotlin `suspend fun` / Swift `async` function.
-     * The check runs on its own thread; cancelling the caller stops waiting for it, and the
-     * check itself still ends within its deadline.
+     * No thread waits for it; cancelling the caller cancels the check (its breaker permit
+     * is released and the outage record counts it as cancelled).
      */
     func verifyAsync(query: CheckQuery, options: CheckOptions?) async throws  -> Decision
     
@@ -773,6 +777,10 @@ public protocol AndalClientProtocol: AnyObject, Sendable {
 }
 /**
  * The identity-check client. Thread-safe; share one per registry.
+ *
+ * Every check runs on the core's async engine ([`andal::AsyncClient`]) on the bindings'
+ * shared runtime (two threads for the process): `verifyAsync` (Kotlin `suspend`, Swift
+ * `async`) occupies no thread while it waits; `verify` blocks only its caller.
  */
 open class AndalClient: AndalClientProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -814,11 +822,13 @@ open class AndalClient: AndalClientProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_andal_uniffi_fn_clone_andalclient(self.handle, $0) }
     }
     /**
-     * Build a client. `transport`: an HTTP stack supplied by the app (OkHttp, URLSession,
-     * java.net.http); null uses the built-in rustls transport. `listener`: receives breaker
-     * transitions, rejections, retries and budget exhaustion.
+     * Build a client. `asyncTransport`: an HTTP stack supplied by the app (OkHttp,
+     * URLSession, java.net.http) that waits without a thread; `transport`: the same as a
+     * blocking implementation (for Java; each request in flight holds a thread); neither:
+     * the built-in rustls transport. `listener`: receives breaker transitions, rejections,
+     * retries and budget exhaustion.
      */
-public convenience init(config: ClientConfig, apiKey: String, transport: HttpTransport? = nil, listener: ResilienceListener? = nil)throws  {
+public convenience init(config: ClientConfig, apiKey: String, transport: HttpTransport? = nil, listener: ResilienceListener? = nil, asyncTransport: AsyncHttpTransport? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeAndalError_lift) {
         uniffiCallStatus in
@@ -826,7 +836,8 @@ public convenience init(config: ClientConfig, apiKey: String, transport: HttpTra
         FfiConverterTypeClientConfig_lower(config),
         FfiConverterString.lower(apiKey),
         FfiConverterOptionTypeHttpTransport.lower(transport),
-        FfiConverterOptionTypeResilienceListener.lower(listener),uniffiCallStatus
+        FfiConverterOptionTypeResilienceListener.lower(listener),
+        FfiConverterOptionTypeAsyncHttpTransport.lower(asyncTransport),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1030,7 +1041,7 @@ open func trustStatus() -> TrustStatus  {
     
     /**
      * Check one query, blocking the calling thread (at most the deadline). From a UI
-     * thread use `verifyAsync` instead.
+     * thread or a coroutine use `verifyAsync` instead.
      */
 open func verify(query: CheckQuery, options: CheckOptions? = nil)throws  -> Decision  {
     return try  FfiConverterTypeDecision_lift(try rustCallWithError(FfiConverterTypeAndalError_lift) {
@@ -1045,8 +1056,8 @@ open func verify(query: CheckQuery, options: CheckOptions? = nil)throws  -> Deci
     
     /**
      * Check one query without blocking: a Kotlin `suspend fun` / Swift `async` function.
-     * The check runs on its own thread; cancelling the caller stops waiting for it, and the
-     * check itself still ends within its deadline.
+     * No thread waits for it; cancelling the caller cancels the check (its breaker permit
+     * is released and the outage record counts it as cancelled).
      */
 open func verifyAsync(query: CheckQuery, options: CheckOptions? = nil)async throws  -> Decision  {
     return
@@ -1120,6 +1131,254 @@ public func FfiConverterTypeAndalClient_lift(_ handle: UInt64) throws -> AndalCl
 #endif
 public func FfiConverterTypeAndalClient_lower(_ value: AndalClient) -> UInt64 {
     return FfiConverterTypeAndalClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An HTTP stack supplied by the app, async form: a Kotlin `suspend fun` (OkHttp
+ * `enqueue`, `java.net.http` `sendAsync`) or a Swift `async` function (`URLSession`), so
+ * that no thread waits while a request is in flight. The contract of [`HttpTransport`]
+ * holds (one attempt, `timeout_ms`, `max_body`, no redirects, any status returned);
+ * cancelling the call (the check was cancelled) must abandon the request.
+ */
+public protocol AsyncHttpTransport: AnyObject, Sendable {
+    
+    /**
+     * Send one request.
+     */
+    func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64) async throws  -> HttpResponse
+    
+}
+/**
+ * An HTTP stack supplied by the app, async form: a Kotlin `suspend fun` (OkHttp
+ * `enqueue`, `java.net.http` `sendAsync`) or a Swift `async` function (`URLSession`), so
+ * that no thread waits while a request is in flight. The contract of [`HttpTransport`]
+ * holds (one attempt, `timeout_ms`, `max_body`, no redirects, any status returned);
+ * cancelling the call (the check was cancelled) must abandon the request.
+ */
+open class AsyncHttpTransportImpl: AsyncHttpTransport, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_andal_uniffi_fn_clone_asynchttptransport(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_andal_uniffi_fn_free_asynchttptransport(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Send one request.
+     */
+open func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64)async throws  -> HttpResponse  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_andal_uniffi_fn_method_asynchttptransport_send(
+                        self.uniffiCloneHandle(),FfiConverterTypeHttpRequest_lower(request),FfiConverterUInt64.lower(timeoutMs),FfiConverterUInt64.lower(maxBody)
+                )
+            },
+            pollFunc: ffi_andal_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_andal_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_andal_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeHttpResponse_lift,
+            errorHandler: FfiConverterTypeTransportError_lift
+        )
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAsyncHttpTransport {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAsyncHttpTransport = UniffiVTableCallbackInterfaceAsyncHttpTransport(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAsyncHttpTransport.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AsyncHttpTransport: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAsyncHttpTransport.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AsyncHttpTransport: handle missing in uniffiClone")
+            }
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            timeoutMs: UInt64,
+            maxBody: UInt64,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+        ) in
+            let makeCall = {
+                () async throws -> HttpResponse in
+                guard let uniffiObj = try? FfiConverterTypeAsyncHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try await uniffiObj.send(
+                     request: try FfiConverterTypeHttpRequest_lift(request),
+                     timeoutMs: try FfiConverterUInt64.lift(timeoutMs),
+                     maxBody: try FfiConverterUInt64.lift(maxBody)
+                )
+            }
+
+            let uniffiHandleSuccess = { (returnValue: HttpResponse) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: FfiConverterTypeHttpResponse_lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: RustBuffer.empty(),
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall: makeCall,
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                lowerError: FfiConverterTypeTransportError_lower,
+                droppedCallback: uniffiOutDroppedCallback
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAsyncHttpTransport> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAsyncHttpTransport>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAsyncHttpTransport() {
+    uniffi_andal_uniffi_fn_init_callback_vtable_asynchttptransport(UniffiCallbackInterfaceAsyncHttpTransport.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAsyncHttpTransport: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AsyncHttpTransport>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AsyncHttpTransport
+
+    public static func lift(_ handle: UInt64) throws -> AsyncHttpTransport {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AsyncHttpTransportImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AsyncHttpTransport) -> UInt64 {
+         if let rustImpl = value as? AsyncHttpTransportImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AsyncHttpTransport {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AsyncHttpTransport, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncHttpTransport_lift(_ handle: UInt64) throws -> AsyncHttpTransport {
+    return try FfiConverterTypeAsyncHttpTransport.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncHttpTransport_lower(_ value: AsyncHttpTransport) -> UInt64 {
+    return FfiConverterTypeAsyncHttpTransport.lower(value)
 }
 
 
@@ -1346,10 +1605,12 @@ public func FfiConverterTypeCheckQuery_lower(_ value: CheckQuery) -> UInt64 {
 
 
 /**
- * An HTTP stack supplied by the app. Send one request within `timeout_ms` (connect +
- * send + full response), read at most `max_body` bytes of body, never retry (the client
- * owns retries), never follow redirects, and return any HTTP status as a response.
- * Called from a background thread, never the main thread; must be thread-safe.
+ * An HTTP stack supplied by the app, blocking form (for Java implementers). Send one
+ * request within `timeout_ms` (connect + send + full response), read at most `max_body`
+ * bytes of body, never retry (the client owns retries), never follow redirects, and return
+ * any HTTP status as a response. Called from a background thread, never the main thread;
+ * must be thread-safe. Each request in flight occupies a thread of the client's blocking
+ * pool: prefer [`AsyncHttpTransport`], which occupies none.
  */
 public protocol HttpTransport: AnyObject, Sendable {
     
@@ -1360,10 +1621,12 @@ public protocol HttpTransport: AnyObject, Sendable {
     
 }
 /**
- * An HTTP stack supplied by the app. Send one request within `timeout_ms` (connect +
- * send + full response), read at most `max_body` bytes of body, never retry (the client
- * owns retries), never follow redirects, and return any HTTP status as a response.
- * Called from a background thread, never the main thread; must be thread-safe.
+ * An HTTP stack supplied by the app, blocking form (for Java implementers). Send one
+ * request within `timeout_ms` (connect + send + full response), read at most `max_body`
+ * bytes of body, never retry (the client owns retries), never follow redirects, and return
+ * any HTTP status as a response. Called from a background thread, never the main thread;
+ * must be thread-safe. Each request in flight occupies a thread of the client's blocking
+ * pool: prefer [`AsyncHttpTransport`], which occupies none.
  */
 open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -6056,6 +6319,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAsyncHttpTransport: FfiConverterRustBuffer {
+    typealias SwiftType = AsyncHttpTransport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAsyncHttpTransport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAsyncHttpTransport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeHttpTransport: FfiConverterRustBuffer {
     typealias SwiftType = HttpTransport?
 
@@ -6416,6 +6703,96 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+private func uniffiTraitInterfaceCallAsync<T>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird errors.
+        //
+        // On platforms that need extra machinery to make C-ABI calls, like JNA or ctypes, it's
+        // possible that we fail to make either call.  However, it doesn't seem like this is
+        // possible on Swift since swift can just make the C call directly.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+private func uniffiTraitInterfaceCallAsyncWithError<T, E>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    lowerError: @escaping (E) -> RustBuffer,
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch let error as E {
+            handleError(CALL_ERROR, lowerError(error))
+            return
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+// Borrow the callback handle map implementation to store foreign future handles
+// TODO: consolidate the handle-map code (https://github.com/mozilla/uniffi-rs/pull/1823)
+fileprivate let UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = UniffiHandleMap<UniffiForeignFutureTask>()
+
+// Protocol for tasks that handle foreign futures.
+//
+// Defining a protocol allows all tasks to be stored in the same handle map.  This can't be done
+// with the task object itself, since has generic parameters.
+fileprivate protocol UniffiForeignFutureTask {
+    func cancel()
+}
+
+extension Task: UniffiForeignFutureTask {}
+
+private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
+    do {
+        let task = try UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle: handle)
+        // Set the cancellation flag on the task.  If it's still running, the code can check the
+        // cancellation flag or call `Task.checkCancellation()`.  If the task has completed, this is
+        // a no-op.
+        task.cancel()
+    } catch {
+        print("uniffiForeignFutureDroppedCallback: handle missing from handlemap")
+    }
+}
+
+// For testing
+public func uniffiForeignFutureHandleCountAndal() -> Int {
+    UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
+}
 /**
  * Version of the Andal bindings (the workspace version).
  */
@@ -6589,10 +6966,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_andal_uniffi_checksum_method_andalclient_trust_status() != 22637) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_andal_uniffi_checksum_method_andalclient_verify() != 44215) {
+    if (uniffi_andal_uniffi_checksum_method_andalclient_verify() != 54191) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_andal_uniffi_checksum_method_andalclient_verify_async() != 65418) {
+    if (uniffi_andal_uniffi_checksum_method_andalclient_verify_async() != 20354) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_method_andalclient_outage_since_unix_ms() != 2767) {
@@ -6616,16 +6993,20 @@ private let initializationResult: InitializationResult = {
     if (uniffi_andal_uniffi_checksum_method_resiliencelistener_on_event() != 54876) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_andal_uniffi_checksum_method_asynchttptransport_send() != 50101) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_andal_uniffi_checksum_method_httptransport_send() != 3936) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_andal_uniffi_checksum_constructor_andalclient_new() != 21298) {
+    if (uniffi_andal_uniffi_checksum_constructor_andalclient_new() != 16133) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_constructor_checkquery_new() != 56119) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAsyncHttpTransport()
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitResilienceListener()
     return InitializationResult.ok

@@ -1,4 +1,4 @@
-// Hand-written (not generated): an HttpTransport on URLSession, so that checks use the
+// Hand-written (not generated): an AsyncHttpTransport on URLSession, so that checks use the
 // platform's HTTP stack (proxies, App Transport Security, certificate pinning in your own
 // URLSessionDelegate, OS network policy).
 import Foundation
@@ -6,13 +6,15 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// An `HttpTransport` on `URLSession`. One attempt, no redirects, no cookies or cache,
-/// bounded by `timeoutMs`, body limited to `maxBody`, failures classified.
+/// An `AsyncHttpTransport` on `URLSession` (async/await): no thread waits while a request
+/// is in flight. One attempt, no redirects, no cookies or cache, the whole exchange bounded
+/// by `timeoutMs`, the body refused as soon as it passes `maxBody`, failures classified.
+/// Cancelling the check cancels the request.
 ///
 /// ```swift
-/// let client = try AndalClient(config: config, apiKey: key, transport: URLSessionTransport())
+/// let client = try AndalClient(config: config, apiKey: key, asyncTransport: URLSessionTransport())
 /// ```
-public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
+public final class URLSessionTransport: AsyncHttpTransport, @unchecked Sendable {
     private let session: URLSession
 
     /// - Parameter configuration: e.g. with your own `connectionProxyDictionary`.
@@ -26,7 +28,7 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         session = URLSession(configuration: configuration, delegate: NoRedirects(wrapping: delegate), delegateQueue: nil)
     }
 
-    public func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64) throws -> HttpResponse {
+    public func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64) async throws -> HttpResponse {
         guard let url = URL(string: request.url) else {
             throw TransportError.Failed(kind: .protocol, detail: "invalid URL")
         }
@@ -39,38 +41,55 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         if request.method == .post {
             req.httpBody = request.body
         }
+        let session = self.session
+        let timeoutNs = min(timeoutMs, UInt64.max / 1_000_000) * 1_000_000
+        // The exchange races a timer over the whole exchange (URLRequest's timeout is an
+        // idle timeout); the loser is cancelled.
+        return try await withThrowingTaskGroup(of: HttpResponse?.self) { group in
+            group.addTask { try await URLSessionTransport.exchange(session, req, maxBody) }
+            group.addTask {
+                try await Task.sleep(nanoseconds: timeoutNs)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else {
+                throw TransportError.Failed(kind: .readTimeout, detail: "no complete response within \(timeoutMs) ms")
+            }
+            return response
+        }
+    }
 
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: req) { data, response, error in
-            defer { done.signal() }
-            if let error = error {
-                box.set(.failure(URLSessionTransport.classify(error)))
-                return
-            }
-            guard let http = response as? HTTPURLResponse else {
-                box.set(.failure(.Failed(kind: .protocol, detail: "not an HTTP response")))
-                return
-            }
-            let body = data ?? Data()
-            if UInt64(body.count) > maxBody {
-                box.set(.failure(.Failed(kind: .tooLarge, detail: "body over \(maxBody) bytes")))
-                return
-            }
-            var headers: [HttpHeader] = []
-            for (k, v) in http.allHeaderFields {
-                if let name = k as? String {
-                    headers.append(HttpHeader(name: name, value: "\(v)"))
+    static func exchange(_ session: URLSession, _ req: URLRequest, _ maxBody: UInt64) async throws -> HttpResponse {
+        let bytes: URLSession.AsyncBytes
+        let response: URLResponse
+        do {
+            (bytes, response) = try await session.bytes(for: req)
+        } catch {
+            throw classify(error)
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw TransportError.Failed(kind: .protocol, detail: "not an HTTP response")
+        }
+        var body = Data()
+        do {
+            for try await byte in bytes {
+                if UInt64(body.count) >= maxBody {
+                    throw TransportError.Failed(kind: .tooLarge, detail: "body over \(maxBody) bytes")
                 }
+                body.append(byte)
             }
-            box.set(.success(HttpResponse(status: UInt16(clamping: http.statusCode), headers: headers, body: body)))
+        } catch let e as TransportError {
+            throw e
+        } catch {
+            throw classify(error)
         }
-        task.resume()
-        if done.wait(timeout: .now() + .milliseconds(Int(clamping: timeoutMs))) == .timedOut {
-            task.cancel()
-            throw TransportError.Failed(kind: .readTimeout, detail: "no complete response within \(timeoutMs) ms")
+        var headers: [HttpHeader] = []
+        for (k, v) in http.allHeaderFields {
+            if let name = k as? String {
+                headers.append(HttpHeader(name: name, value: "\(v)"))
+            }
         }
-        return try box.get()
+        return HttpResponse(status: UInt16(clamping: http.statusCode), headers: headers, body: body)
     }
 
     static func classify(_ error: Error) -> TransportError {
@@ -93,23 +112,6 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
             kind = .protocol
         }
         return .Failed(kind: kind, detail: String(describing: type(of: error)) + " " + (error as NSError).domain + " \((error as NSError).code)")
-    }
-}
-
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<HttpResponse, TransportError> = .failure(.Failed(kind: .readTimeout, detail: "no response"))
-
-    func set(_ r: Result<HttpResponse, TransportError>) {
-        lock.lock()
-        result = r
-        lock.unlock()
-    }
-
-    func get() throws -> HttpResponse {
-        lock.lock()
-        defer { lock.unlock() }
-        return try result.get()
     }
 }
 

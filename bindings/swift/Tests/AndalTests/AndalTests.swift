@@ -79,7 +79,7 @@ final class AndalTests: XCTestCase {
         let sandbox = try Sandbox()
         let p = try sandbox.people(1)[0]
         let client = try AndalClient(config: sandbox.config(), apiKey: "sandbox-demo-bank-key",
-                                     transport: URLSessionTransport())
+                                     asyncTransport: URLSessionTransport())
         let query = try CheckQuery(nik: p["nik"] as! String, fullName: p["full_name"] as! String,
                                    birthDate: p["birth_date"] as! String)
         let decision = try await client.verifyAsync(query: query)

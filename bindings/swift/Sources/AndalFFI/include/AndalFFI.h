@@ -250,6 +250,12 @@ typedef void (*UniffiCallbackInterfaceResilienceListenerMethod0)(uint64_t, RustB
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceAsyncHttpTransportMethod0)(uint64_t, RustBuffer, uint64_t, uint64_t, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, uint64_t, uint64_t, RustBuffer* _Nonnull, 
@@ -264,6 +270,15 @@ typedef struct UniffiVTableCallbackInterfaceResilienceListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceResilienceListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceResilienceListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceAsyncHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAsyncHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceAsyncHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
@@ -287,7 +302,7 @@ void uniffi_andal_uniffi_fn_free_andalclient(uint64_t handle, RustCallStatus *_N
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CONSTRUCTOR_ANDALCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CONSTRUCTOR_ANDALCLIENT_NEW
-uint64_t uniffi_andal_uniffi_fn_constructor_andalclient_new(RustBuffer config, RustBuffer api_key, RustBuffer transport, RustBuffer listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_andal_uniffi_fn_constructor_andalclient_new(RustBuffer config, RustBuffer api_key, RustBuffer transport, RustBuffer listener, RustBuffer async_transport, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_ANDALCLIENT_DISABLE_BREAKER
@@ -433,6 +448,26 @@ void uniffi_andal_uniffi_fn_init_callback_vtable_resiliencelistener(const Uniffi
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_RESILIENCELISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_RESILIENCELISTENER_ON_EVENT
 void uniffi_andal_uniffi_fn_method_resiliencelistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_ASYNCHTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_ASYNCHTTPTRANSPORT
+uint64_t uniffi_andal_uniffi_fn_clone_asynchttptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FREE_ASYNCHTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FREE_ASYNCHTTPTRANSPORT
+void uniffi_andal_uniffi_fn_free_asynchttptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_INIT_CALLBACK_VTABLE_ASYNCHTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_INIT_CALLBACK_VTABLE_ASYNCHTTPTRANSPORT
+void uniffi_andal_uniffi_fn_init_callback_vtable_asynchttptransport(const UniffiVTableCallbackInterfaceAsyncHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_ASYNCHTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_ASYNCHTTPTRANSPORT_SEND
+uint64_t uniffi_andal_uniffi_fn_method_asynchttptransport_send(uint64_t ptr, RustBuffer request, uint64_t timeout_ms, uint64_t max_body
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_HTTPTRANSPORT
@@ -928,6 +963,12 @@ uint16_t uniffi_andal_uniffi_checksum_method_checkquery_normalized_name(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_RESILIENCELISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_RESILIENCELISTENER_ON_EVENT
 uint16_t uniffi_andal_uniffi_checksum_method_resiliencelistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ASYNCHTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_ASYNCHTTPTRANSPORT_SEND
+uint16_t uniffi_andal_uniffi_checksum_method_asynchttptransport_send(void
     
 );
 #endif

@@ -40,7 +40,7 @@ class IdentityCheckService(baseUrl: String, partnerId: String, apiKey: String, s
             deadlineMs = 3_000u, // the teller gets an answer within 3 s
         ),
         apiKey,
-        transport = JavaHttpTransport(), // the JVM's own HTTP stack (proxies, trust store)
+        asyncTransport = JavaHttpTransport(), // the JVM's own HTTP stack, no thread per request
         listener = object : ResilienceListener {
             override fun onEvent(event: ResilienceEvent) {
                 if (event is ResilienceEvent.StateTransition) {

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 import java.util.Collections
+import kotlinx.coroutines.runBlocking
 
 /** The Rust core's requests carried by a Kotlin-implemented transport. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -31,8 +32,11 @@ class KotlinTransportTest {
         val people = sandbox.people(5)
         val transport = JavaHttpTransport()
         val before = sandbox.requestsReceived()
-        sandbox.client(transport = transport).use { client ->
-            for (p in people) assertEquals(Verdict.MATCH, client.verify(p.query()).verdict)
+        sandbox.client(asyncTransport = transport).use { client ->
+            for (p in people.take(3)) assertEquals(Verdict.MATCH, client.verify(p.query()).verdict)
+            runBlocking {
+                for (p in people.drop(3)) assertEquals(Verdict.MATCH, client.verifyAsync(p.query()).verdict)
+            }
         }
         assertEquals(5L, transport.requestsSent)
         assertEquals(before + 5, sandbox.requestsReceived(), "the sandbox saw the Kotlin transport's requests")
@@ -42,14 +46,14 @@ class KotlinTransportTest {
     fun `the transport sees the core's request, headers included`() {
         val seen = Collections.synchronizedList(mutableListOf<HttpRequest>())
         val inner = JavaHttpTransport()
-        val spy = object : HttpTransport {
-            override fun send(request: HttpRequest, timeoutMs: ULong, maxBody: ULong): HttpResponse {
+        val spy = object : AsyncHttpTransport {
+            override suspend fun send(request: HttpRequest, timeoutMs: ULong, maxBody: ULong): HttpResponse {
                 seen += request
                 assertTrue(timeoutMs in 1u..5000u, "timeout $timeoutMs")
                 return inner.send(request, timeoutMs, maxBody)
             }
         }
-        sandbox.client(transport = spy).use { it.verify(sandbox.people(1)[0].query()) }
+        sandbox.client(asyncTransport = spy).use { it.verify(sandbox.people(1)[0].query()) }
         val r = seen.single()
         assertEquals(HttpMethod.POST, r.method)
         assertTrue(r.url.startsWith(sandbox.url) && r.url.endsWith("/v1/checks"), r.url)
@@ -94,10 +98,33 @@ class KotlinTransportTest {
     }
 
     @Test
+    fun `a blocking Kotlin transport still carries the checks`() {
+        val inner = JavaHttpTransport()
+        val blocking = object : HttpTransport {
+            override fun send(request: HttpRequest, timeoutMs: ULong, maxBody: ULong): HttpResponse =
+                runBlocking { inner.send(request, timeoutMs, maxBody) }
+        }
+        sandbox.client(transport = blocking).use { c ->
+            assertEquals(Verdict.MATCH, c.verify(sandbox.people(1)[0].query()).verdict)
+        }
+        assertThrows<AndalException.Config> {
+            sandbox.client(transport = blocking, asyncTransport = inner)
+        }
+    }
+
+    @Test
+    fun `an oversized body is refused while it streams in`() {
+        val transport = JavaHttpTransport()
+        val request = HttpRequest(HttpMethod.GET, sandbox.url + "/v1/keys", emptyList(), ByteArray(0))
+        val e = assertThrows<TransportException.Failed> { runBlocking { transport.send(request, 2000u, 8u) } }
+        assertEquals(FailureKind.TooLarge, e.kind)
+    }
+
+    @Test
     fun `java net http transport classifies a hang as a timeout`() {
         sandbox.fault("""{"kind":"hang"}""")
         val transport = JavaHttpTransport()
-        sandbox.client(deadlineMs = 800u, attemptTimeoutMs = 300u, transport = transport).use { c ->
+        sandbox.client(deadlineMs = 800u, attemptTimeoutMs = 300u, asyncTransport = transport).use { c ->
             val t0 = System.nanoTime()
             val e = assertThrows<AndalException.Unavailable> { c.verify(sandbox.people(1)[0].query()) }
             assertTrue((System.nanoTime() - t0) / 1_000_000 < 2000)

@@ -46,7 +46,8 @@ class Sandbox(seed: Long = 42) : AutoCloseable {
         deadlineMs: ULong? = null,
         attemptTimeoutMs: ULong? = null,
         transport: HttpTransport? = null,
-    ) = AndalClient(config(deadlineMs, attemptTimeoutMs), API_KEY, transport)
+        asyncTransport: AsyncHttpTransport? = null,
+    ) = AndalClient(config(deadlineMs, attemptTimeoutMs), API_KEY, transport, asyncTransport = asyncTransport)
 
     private fun admin(method: String, path: String, json: String? = null): Pair<Int, String> {
         val b = JHttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(5))
