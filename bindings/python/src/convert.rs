@@ -101,6 +101,10 @@ fn provenance<'py>(py: Python<'py>, t: &Types, p: &Provenance) -> PyResult<Bound
             kw.set_item("revocation_staleness_secs", o.revocation_staleness_secs)?;
             kw.set_item("online_failure", &o.online_failure)?;
             kw.set_item("journal_seq", o.journal_seq)?;
+            // Details without a dataclass field travel in `extra`, as `_from_json` does.
+            let extra = PyDict::new(py);
+            extra.set_item("online_attempts", o.online_attempts)?;
+            kw.set_item("extra", extra)?;
         }
         // `Provenance` is #[non_exhaustive]: a kind added later goes through its serde
         // form, so its details still reach Python (in `extra`).
