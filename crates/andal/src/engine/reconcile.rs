@@ -231,9 +231,33 @@ impl Reconcile {
 
     /// Re-check one offline decision: revocation first (no request needed), then online.
     fn recheck_start(&self, seq: u64, d: &OfflineRecord) -> Result<Check, ReconcileOutcome> {
-        // One key per decision: re-running reconciliation is not charged twice.
-        recheck_start(&self.core, d, format!("reconcile-{seq}-{}", d.decided_at))
+        recheck_start(
+            &self.core,
+            d,
+            recheck_idempotency_key(seq, &d.token_id, d.decided_at),
+        )
     }
+}
+
+/// One key per decision, stable across runs, so re-running reconciliation is not charged
+/// twice. Sequence numbers and seconds repeat across journals (nodes, reinstalls) of the same
+/// partner, and the registry answers a reused key with a different body by 409 (never
+/// resolved), so the token id is part of it; hashed, because a signed token id may hold any
+/// characters and keys allow `[A-Za-z0-9-_.:]` only. Two journals can only share a key for
+/// the same token (the same person), whose re-check has the same body: the registry's
+/// replayed answer is then the right one.
+pub(crate) fn recheck_idempotency_key(seq: u64, token_id: &str, decided_at: u64) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(token_id.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(&seq.to_be_bytes());
+    ctx.update(&decided_at.to_be_bytes());
+    let digest = ctx.finish();
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("reconcile-{seq}-{hex}")
 }
 
 /// What the registry's answer (or failure) means for an offline decision with this verdict.
@@ -295,4 +319,30 @@ pub(crate) fn recheck_start(
             cause: e.code().into(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recheck_idempotency_key as key;
+
+    #[test]
+    fn recheck_keys_differ_across_journals_and_are_valid() {
+        // Same sequence number and second in two journals: different tokens, different keys.
+        let a = key(3, "tok-a", 1_790_000_000);
+        assert_ne!(a, key(3, "tok-b", 1_790_000_000));
+        assert_ne!(a, key(4, "tok-a", 1_790_000_000));
+        assert_ne!(a, key(3, "tok-a", 1_790_000_001));
+        // Stable across runs: reconciling again reuses the key (no second charge).
+        assert_eq!(a, key(3, "tok-a", 1_790_000_000));
+        // A hostile token id cannot put forbidden characters or length into the key.
+        let hostile = key(u64::MAX, &"\n\"/ é".repeat(500), u64::MAX);
+        for k in [&a, &hostile] {
+            assert!(k.len() <= crate::api::MAX_IDEMPOTENCY_KEY_LEN, "{k}");
+            assert!(
+                k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')),
+                "{k}"
+            );
+        }
+    }
 }
