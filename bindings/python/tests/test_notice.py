@@ -14,8 +14,8 @@ from conftest import API_KEY, PARTNER, Sandbox, start_sandbox
 
 @pytest.fixture
 def own_sandbox(sandbox_bin: Path) -> Iterator[Sandbox]:
-    # A private registry: reconciliation re-check keys are `reconcile-<journal seq>-<second>`,
-    # so sharing the session sandbox with test_offline's journal could make them collide.
+    # A private registry, so that this test's outage and reconciliation do not depend on
+    # what other tests did to the session sandbox.
     sb = start_sandbox(sandbox_bin)
     try:
         yield sb
