@@ -84,8 +84,12 @@ def main() -> int:
         return 0
     profile = ["--release"] if args.release else []
     subdir = "release" if args.release else "debug"
-    subprocess.run(["cargo", "build", "-q", *profile, "-p", "andal-sandbox",
-                    "-p", "andal-python", "--example", "rust_overhead"], cwd=REPO, check=True)
+    # Two builds: with `--example` selected, cargo builds only that target, not the
+    # sandbox's binary.
+    subprocess.run(["cargo", "build", "-q", *profile, "-p", "andal-sandbox", "--bin", "andal-sandbox"],
+                   cwd=REPO, check=True)
+    subprocess.run(["cargo", "build", "-q", *profile, "-p", "andal-python", "--example", "rust_overhead"],
+                   cwd=REPO, check=True)
     sandbox_bin = target_dir() / subdir / "andal-sandbox"
     rust_bin = target_dir() / subdir / "examples" / "rust_overhead"
 

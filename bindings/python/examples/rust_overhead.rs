@@ -23,6 +23,11 @@ fn main() {
             andal::Query::parse(&s("nik"), &s("full_name"), &s("birth_date")).expect("query")
         })
         .collect();
+    // The Python module installs this recorder on import; without it here the `metrics`
+    // macros would be no-ops in Rust only, and their cost would count as binding overhead.
+    if std::env::var_os("ANDAL_OVERHEAD_NO_METRICS").is_none() {
+        andal::metrics::SnapshotRecorder::install_global();
+    }
     let client = andal::Client::builder(url.as_str())
         .partner_id(partner.as_str())
         .api_key(key.as_str())
