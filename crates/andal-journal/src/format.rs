@@ -373,23 +373,39 @@ pub(crate) fn scan(
     bytes: &[u8],
     keys: &FileKeys,
     tolerate_tail: bool,
+    on_record: impl FnMut(u64, &[u8]),
+) -> Result<ScanOutcome, JournalError> {
+    let hl = keys.header_len();
+    scan_from(&bytes[hl..], hl as u64, keys, FIRST_SEQ, tolerate_tail, on_record)
+}
+
+/// Like [`scan`], over the part of a journal image that starts at file offset `base`
+/// (a frame boundary) with `expected` the sequence number of the frame there: what a
+/// reader following a growing file ([`crate::JournalTail`]) decodes. Offsets in the
+/// outcome and in errors are file offsets.
+pub(crate) fn scan_from(
+    bytes: &[u8],
+    base: u64,
+    keys: &FileKeys,
+    first_expected: u64,
+    tolerate_tail: bool,
     mut on_record: impl FnMut(u64, &[u8]),
 ) -> Result<ScanOutcome, JournalError> {
-    let mut off = keys.header_len();
-    let mut expected = FIRST_SEQ;
+    let mut off = 0;
+    let mut expected = first_expected;
     let mut scratch = Vec::new();
     while off < bytes.len() {
         match check_frame(bytes, off) {
             FrameCheck::Ok(total) => {
                 let Some(seq) = keys.open_frame(&bytes[off..off + total], &mut scratch) else {
                     return Err(JournalError::Corrupt {
-                        offset: off as u64,
+                        offset: base + off as u64,
                         reason: "frame failed authentication",
                     });
                 };
                 if seq != expected {
                     return Err(JournalError::Corrupt {
-                        offset: off as u64,
+                        offset: base + off as u64,
                         reason: "frame sequence number out of order",
                     });
                 }
@@ -400,18 +416,18 @@ pub(crate) fn scan(
             FrameCheck::Bad => {
                 if !tolerate_tail {
                     return Err(JournalError::Corrupt {
-                        offset: off as u64,
+                        offset: base + off as u64,
                         reason: "bad frame (length or checksum)",
                     });
                 }
                 if authentic_frame_after(bytes, off, expected, keys, &mut scratch) {
                     return Err(JournalError::Corrupt {
-                        offset: off as u64,
+                        offset: base + off as u64,
                         reason: "bad frame followed by valid frames",
                     });
                 }
                 return Ok(ScanOutcome {
-                    valid_len: off as u64,
+                    valid_len: base + off as u64,
                     torn_bytes: (bytes.len() - off) as u64,
                     tail_complete: frame_is_complete(bytes, off, expected, keys, &mut scratch),
                     records: expected - FIRST_SEQ,
@@ -421,7 +437,7 @@ pub(crate) fn scan(
         }
     }
     Ok(ScanOutcome {
-        valid_len: bytes.len() as u64,
+        valid_len: base + bytes.len() as u64,
         torn_bytes: 0,
         tail_complete: false,
         records: expected - FIRST_SEQ,

@@ -36,6 +36,7 @@ mod error;
 pub mod format;
 mod journal;
 mod key;
+mod tail;
 
 pub use error::{JournalError, Result};
 pub use journal::{
@@ -43,3 +44,4 @@ pub use journal::{
     damaged_side_files, decode_journal,
 };
 pub use key::{JournalKey, KEY_LEN};
+pub use tail::{JournalTail, TailRead};

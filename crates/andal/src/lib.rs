@@ -60,7 +60,7 @@ pub use offline::{
 };
 pub use query::{Query, normalize_name};
 pub use reconcile::{
-    Contradiction, JournalItem, JournalRecord, JournalRecords, JournalView, OfflineDecision,
+    Contradiction, JournalFollower, JournalItem, JournalRecord, JournalRecords, JournalView, OfflineDecision,
     ReconcileItem, ReconcileOutcome, ReconcileReport, inspect_journal, read_journal,
     read_journal_records,
 };

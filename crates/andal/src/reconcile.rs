@@ -340,12 +340,17 @@ pub struct JournalRecords {
     pub records: Vec<JournalRecord>,
     /// Highest sequence number read (trust marks included), or 0 for an empty journal.
     pub last_seq: u64,
+    /// The records start at the journal's first record: always for
+    /// [`read_journal_records`]; for a [`JournalFollower`], its first read or a journal
+    /// replaced (another file id) or truncated since its previous read.
+    pub restarted: bool,
 }
 
 /// Read a journal without opening it for writing (like [`read_journal`]), keeping what a
 /// ledger shipper needs: offline decisions with their re-check fields, and resolutions.
 /// Records up to `after_seq` are decoded (the journal authenticates them as a chain) but
-/// not returned. A torn tail is ignored, as on open.
+/// not returned. A torn tail is ignored, as on open. To read a growing journal
+/// repeatedly, a [`JournalFollower`] decodes only what was appended since its last read.
 pub fn read_journal_records(
     path: impl AsRef<std::path::Path>,
     key: &andal_journal::JournalKey,
@@ -358,14 +363,25 @@ pub fn read_journal_records(
         .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
     // decode_journal verified the header (CRC, key check value, MAC in version 2).
     let mut file_id = [0u8; 16];
-    file_id.copy_from_slice(&bytes[12..28]);
+    if bytes.len() >= 28 {
+        file_id.copy_from_slice(&bytes[12..28]);
+    }
+    let last_seq = records.last().map_or(0, |r| r.seq);
+    let records = shipping_records(records.into_iter().filter(|r| r.seq > after_seq))?;
+    Ok(JournalRecords {
+        file_id,
+        records,
+        last_seq,
+        restarted: true,
+    })
+}
+
+/// The offline decisions and resolutions among raw journal records (trust marks dropped).
+fn shipping_records(
+    records: impl IntoIterator<Item = andal_journal::Record>,
+) -> Result<Vec<JournalRecord>, crate::Error> {
     let mut out = Vec::new();
-    let mut last_seq = 0;
     for r in records {
-        last_seq = r.seq;
-        if r.seq <= after_seq {
-            continue;
-        }
         match serde_json::from_slice::<Entry>(&r.payload) {
             Ok(Entry::OfflineDecision(d)) => out.push(JournalRecord::OfflineDecision {
                 seq: r.seq,
@@ -386,11 +402,74 @@ pub fn read_journal_records(
             }
         }
     }
-    Ok(JournalRecords {
-        file_id,
-        records: out,
-        last_seq,
-    })
+    Ok(out)
+}
+
+/// Follows a journal a running client appends to, for a ledger shipper: each
+/// [`read_new`](Self::read_new) decodes only the records appended since the previous one
+/// (all of them on the first), without opening the journal for writing. A write in
+/// progress or a torn tail ends a read and is read again once complete; a journal
+/// replaced by another file (another file id) or truncated is read again from its start
+/// ([`JournalRecords::restarted`]).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("offline.journal");
+/// let key = andal::JournalKey::from_bytes([7; 32]);
+/// # drop(andal_journal::Journal::open(&path, &key, Default::default()).unwrap());
+/// let mut follower = andal::JournalFollower::new(&path, &key);
+/// let first = follower.read_new()?;
+/// assert!(first.restarted && first.records.is_empty());
+/// assert!(follower.read_new()?.records.is_empty()); // nothing appended since
+/// # Ok::<(), andal::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct JournalFollower {
+    tail: andal_journal::JournalTail,
+}
+
+impl JournalFollower {
+    /// A follower of the journal at `path`; nothing is read until [`read_new`](Self::read_new).
+    pub fn new(path: impl AsRef<std::path::Path>, key: &andal_journal::JournalKey) -> Self {
+        JournalFollower {
+            tail: andal_journal::JournalTail::new(path, key),
+        }
+    }
+
+    /// The offline decisions and resolutions appended since the previous call, with the
+    /// journal's file id and the last sequence number read so far (trust marks included).
+    /// A record that is not a known type is an error and is read again next time.
+    pub fn read_new(&mut self) -> Result<JournalRecords, crate::Error> {
+        let read = self
+            .tail
+            .read_new()
+            .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
+        let records = match shipping_records(read.records) {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing of this read is returned: start over next time.
+                self.tail.rewind();
+                return Err(e);
+            }
+        };
+        Ok(JournalRecords {
+            file_id: read.file_id,
+            records,
+            last_seq: read.last_seq,
+            restarted: read.restarted,
+        })
+    }
+
+    /// Journal records decrypted so far by this follower (trust marks included): the
+    /// cost of following, for tests and benchmarks.
+    pub fn records_read(&self) -> u64 {
+        self.tail.records_read()
+    }
+
+    /// Forget the position: the next read starts at the journal's first record.
+    pub fn rewind(&mut self) {
+        self.tail.rewind();
+    }
 }
 
 /// Offline decisions in an open journal that no resolution record settles yet (the
