@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use andal_ledger::ship::{self, LoopOptions, OutageSource, ShipperConfig};
@@ -186,46 +186,22 @@ pub fn ship(args: ShipArgs) -> ExitCode {
             Some(p) => OutageSource::File(p.clone()),
             None => OutageSource::None,
         };
-        let progress = ship::ShipProgress::default();
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            if args.metrics.metrics.is_some() {
-                let (progress, stop, journal, jkey) = (&progress, &stop, &args.journal, &jkey);
-                scope.spawn(move || {
-                    let m = crate::metrics::ShipMetrics::new();
-                    while !stop.load(Ordering::Relaxed) {
-                        // The lag is measured against the journal as the node sees it now.
-                        let last = andal::read_journal_records(journal, jkey, u64::MAX)
-                            .map(|r| r.last_seq)
-                            .unwrap_or(0);
-                        m.update(
-                            progress.decisions.load(Ordering::Relaxed),
-                            progress.passes.load(Ordering::Relaxed),
-                            progress.errors.load(Ordering::Relaxed),
-                            progress.shipped_through.load(Ordering::Relaxed),
-                            last,
-                        );
-                        std::thread::sleep(Duration::from_secs(1));
-                    }
-                });
-            }
-            // Runs until the process is killed: every pass is idempotent, so a kill at any
-            // point loses nothing (the next shipper resumes from the database's cursor).
-            ship::run_loop(
-                &args.ledger.url,
-                cfg,
-                jkey.clone(),
-                lkey,
-                &source,
-                LoopOptions::default().interval(Duration::from_millis(args.interval_ms)),
-                &AtomicBool::new(false),
-                &progress,
-            );
-            stop.store(true, Ordering::Relaxed);
-        });
+        // Runs until the process is killed: every pass is idempotent, so a kill at any
+        // point loses nothing (the next shipper resumes from the database's cursor). The
+        // loop publishes the shipper's series (ship lag, backlog) itself.
+        ship::run_loop(
+            &args.ledger.url,
+            cfg,
+            jkey,
+            lkey,
+            &source,
+            LoopOptions::default().interval(Duration::from_millis(args.interval_ms)),
+            &AtomicBool::new(false),
+            &ship::ShipProgress::default(),
+        );
         return ExitCode::SUCCESS;
     }
-    let mut shipper = match ship::Shipper::connect(&args.ledger.url, cfg, jkey.clone(), lkey) {
+    let mut shipper = match ship::Shipper::connect(&args.ledger.url, cfg, jkey, lkey) {
         Ok(s) => s,
         Err(e) => return fail("ship", &e),
     };
@@ -248,10 +224,7 @@ pub fn ship(args: ShipArgs) -> ExitCode {
             }
         }
     }
-    let last = andal::read_journal_records(&args.journal, &jkey, u64::MAX)
-        .map(|r| r.last_seq)
-        .unwrap_or(stats.shipped_through);
-    crate::metrics::ShipMetrics::new().update(stats.decisions, 1, 0, stats.shipped_through, last);
+    ship::ShipMetrics::new(&args.node_id).record_pass(&shipper, Ok(&stats));
     println!(
         "shipped {} new offline decision(s), {} resolution(s), {} incident(s) in {} batch(es); journal shipped through #{}",
         stats.decisions, stats.resolutions, stats.incidents, stats.batches, stats.shipped_through

@@ -376,7 +376,14 @@ pub(crate) fn scan(
     on_record: impl FnMut(u64, &[u8]),
 ) -> Result<ScanOutcome, JournalError> {
     let hl = keys.header_len();
-    scan_from(&bytes[hl..], hl as u64, keys, FIRST_SEQ, tolerate_tail, on_record)
+    scan_from(
+        &bytes[hl..],
+        hl as u64,
+        keys,
+        FIRST_SEQ,
+        tolerate_tail,
+        on_record,
+    )
 }
 
 /// Like [`scan`], over the part of a journal image that starts at file offset `base`

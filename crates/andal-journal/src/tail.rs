@@ -103,7 +103,9 @@ impl JournalTail {
             });
         }
         let same = self.state.as_ref().is_some_and(|s| {
-            head.len() >= s.header.len() && head[..s.header.len()] == s.header[..] && len >= s.offset
+            head.len() >= s.header.len()
+                && head[..s.header.len()] == s.header[..]
+                && len >= s.offset
         });
         let restarted = !same;
         if restarted {
@@ -121,12 +123,13 @@ impl JournalTail {
         let mut bytes = Vec::with_capacity(len.saturating_sub(st.offset) as usize);
         file.read_to_end(&mut bytes)?;
         let mut records = Vec::new();
-        let outcome = format::scan_from(&bytes, st.offset, &st.keys, st.next_seq, true, |seq, pt| {
-            records.push(Record {
-                seq,
-                payload: pt.to_vec(),
-            })
-        })?;
+        let outcome =
+            format::scan_from(&bytes, st.offset, &st.keys, st.next_seq, true, |seq, pt| {
+                records.push(Record {
+                    seq,
+                    payload: pt.to_vec(),
+                })
+            })?;
         // A torn tail is not consumed: the next read tries that frame again.
         st.offset = outcome.valid_len;
         st.next_seq = outcome.next_seq;

@@ -1,6 +1,7 @@
 //! Ledger benchmarks, side by side in one run (docs/benchmarks.md):
-//! ingest (decisions/s) batched vs one by one, and central reconciliation throughput with
-//! one and two reconcilers. Needs a PostgreSQL: `ANDAL_LEDGER_TEST_URL=postgres://... cargo
+//! ingest (decisions/s) batched vs one by one, the cost of a shipping pass reading the whole
+//! journal vs following it, and central reconciliation throughput with one and two
+//! reconcilers. Needs a PostgreSQL: `ANDAL_LEDGER_TEST_URL=postgres://... cargo
 //! run --release -p andal-ledger --example ledger_bench [-- N]`.
 
 use std::time::{Duration, Instant};
@@ -94,6 +95,49 @@ fn main() {
         assert_eq!(st.decisions as usize, made);
         println!("| {label} | {:.0} | {} |", made as f64 / secs, st.batches);
     }
+
+    // A pass with nothing new: reading the whole journal (every pass before the shipper
+    // followed the journal; a shipper's first pass still does) vs following it.
+    const PASSES: usize = 20;
+    let url = fresh(&base, "andal_bench_follow");
+    let connect = || {
+        Shipper::connect(
+            &url,
+            ShipperConfig::new("bench-follow", "sandbox", &journal),
+            JournalKey::from_bytes(JKEY),
+            LedgerKey::from_bytes(LKEY),
+        )
+        .unwrap()
+    };
+    let mut following = connect();
+    let first = following.ship_journal().unwrap();
+    let mut whole: Vec<Shipper> = (0..PASSES).map(|_| connect()).collect();
+    println!();
+    println!(
+        "| shipping pass with nothing new ({} journal records) | records read per pass | time per pass |",
+        first.records_read
+    );
+    println!("|---|---:|---:|");
+    let t = Instant::now();
+    let read: u64 = whole
+        .iter_mut()
+        .map(|s| s.ship_journal().unwrap().records_read)
+        .sum();
+    println!(
+        "| whole journal (before; still a shipper's first pass) | {} | {:.2} ms |",
+        read / PASSES as u64,
+        t.elapsed().as_secs_f64() * 1e3 / PASSES as f64
+    );
+    let t = Instant::now();
+    let read: u64 = (0..PASSES)
+        .map(|_| following.ship_journal().unwrap().records_read)
+        .sum();
+    println!(
+        "| following the journal (now) | {} | {:.2} ms |",
+        read / PASSES as u64,
+        t.elapsed().as_secs_f64() * 1e3 / PASSES as f64
+    );
+    drop(whole);
 
     println!();
     println!(

@@ -11,13 +11,14 @@
 //! A shipper killed anywhere (before, inside or after a commit) re-ships at most the last
 //! batch, which the keys turn into no-ops.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use andal::outage::OutageReport;
-use andal::{JournalKey, JournalRecord, ReconcileOutcome};
+use andal::{JournalFollower, JournalKey, JournalRecord, JournalRecords, ReconcileOutcome};
 use postgres::Client as Db;
 
 use crate::{LedgerError, LedgerKey, schema};
@@ -75,21 +76,58 @@ pub struct ShipStats {
     pub shipped_through: u64,
     /// Closed incidents newly stored.
     pub incidents: u64,
+    /// Journal records decrypted by this pass (trust marks included): the records appended
+    /// since the previous pass; the whole journal on a shipper's first pass.
+    pub records_read: u64,
 }
 
-/// A connection shipping one node's journal.
+/// How far the ledger was behind the node's journal when the last pass began (before it
+/// shipped anything): what an operator alerts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShipLag {
+    /// Journal records (of any kind) past what the ledger holds. Before the shipper has
+    /// reached the database once, every record counts.
+    pub records: u64,
+    /// Age in whole seconds of the oldest offline decision not yet in the ledger (0: none),
+    /// from its journaled decision time to this host's clock.
+    pub oldest_decision_secs: u64,
+}
+
+/// Records of one journal file (one file id) read and not yet known to be in the ledger.
+struct Segment {
+    file_id: [u8; 16],
+    /// Last sequence number read from the file (trust marks included).
+    last_seq: u64,
+    /// Offline decisions and resolutions past `cursor`, in order.
+    records: VecDeque<JournalRecord>,
+    /// The ledger's cursor for this file, as last read or committed (`None`: not asked).
+    cursor: Option<u64>,
+}
+
+/// A connection shipping one node's journal. It follows the journal
+/// ([`andal::JournalFollower`]): a pass decodes only the records appended since the
+/// previous one, and what it read stays in memory until committed, across database errors
+/// (the connection is re-opened on the next pass).
 pub struct Shipper {
-    db: Db,
+    url: String,
+    db: Option<Db>,
     config: ShipperConfig,
-    journal_key: JournalKey,
     ledger_key: LedgerKey,
     series_through: i64,
+    follower: JournalFollower,
+    /// Oldest file first; the last one is the journal's current file.
+    segments: VecDeque<Segment>,
+    lag: ShipLag,
 }
 
 impl std::fmt::Debug for Shipper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may hold the database password.
         f.debug_struct("Shipper")
             .field("node_id", &self.config.node_id)
+            .field("connected", &self.db.is_some())
+            .field("lag", &self.lag)
             .finish_non_exhaustive()
     }
 }
@@ -102,15 +140,31 @@ impl Shipper {
         journal_key: JournalKey,
         ledger_key: LedgerKey,
     ) -> Result<Self, LedgerError> {
+        let mut s = Self::unconnected(url, config, journal_key, ledger_key)?;
+        s.db = Some(schema::connect(url)?);
+        Ok(s)
+    }
+
+    /// A shipper that connects on its first pass (the background loop: it measures the
+    /// lag even while the database is unreachable).
+    fn unconnected(
+        url: &str,
+        config: ShipperConfig,
+        journal_key: JournalKey,
+        ledger_key: LedgerKey,
+    ) -> Result<Self, LedgerError> {
         if config.node_id.is_empty() || config.node_id.len() > 200 {
             return Err(LedgerError::Config("node id must be 1-200 bytes".into()));
         }
         Ok(Shipper {
-            db: schema::connect(url)?,
+            url: url.to_owned(),
+            db: None,
+            follower: JournalFollower::new(&config.journal_path, &journal_key),
             config,
-            journal_key,
             ledger_key,
             series_through: i64::MIN,
+            segments: VecDeque::new(),
+            lag: ShipLag::default(),
         })
     }
 
@@ -119,59 +173,196 @@ impl Shipper {
         &self.config.node_id
     }
 
+    /// The lag the last [`ship_journal`](Self::ship_journal) found when it began.
+    pub fn lag(&self) -> ShipLag {
+        self.lag
+    }
+
+    /// Journal records decrypted by this shipper so far (trust marks included).
+    pub fn records_read(&self) -> u64 {
+        self.follower.records_read()
+    }
+
+    fn db(&mut self) -> Result<&mut Db, LedgerError> {
+        if self.db.is_none() {
+            self.db = Some(schema::connect(&self.url)?);
+        }
+        Ok(self.db.as_mut().expect("connected above"))
+    }
+
     /// Ship everything the journal holds past the cursor the database keeps, one batch per
     /// transaction. A missing journal file ships nothing (the node has not made one yet).
+    ///
+    /// Only the records appended since the previous pass are read; the database's cursor is
+    /// asked on every pass all the same, and a cursor lower than what this shipper committed
+    /// (a database restored from an older backup) makes it read and re-ship the whole
+    /// journal. A database error keeps what was read for the next pass and re-opens the
+    /// connection then.
     pub fn ship_journal(&mut self) -> Result<ShipStats, LedgerError> {
         let mut stats = ShipStats::default();
+        let before = self.follower.records_read();
+        let result = self.ship_journal_inner(&mut stats);
+        stats.records_read = self.follower.records_read() - before;
+        if let Err(LedgerError::Db(_)) = &result {
+            self.db = None;
+        }
+        result.map(|()| stats)
+    }
+
+    fn ship_journal_inner(&mut self, stats: &mut ShipStats) -> Result<(), LedgerError> {
         if !self.config.journal_path.exists() {
-            return Ok(stats);
+            self.lag = ShipLag::default();
+            return Ok(());
         }
-        let read = andal::read_journal_records(&self.config.journal_path, &self.journal_key, 0)?;
-        let file_id = read.file_id.to_vec();
+        let read = self.follower.read_new()?;
+        self.take(read);
+        let consistent = self.refresh_cursors();
+        self.lag = self.measure_lag();
+        if !consistent? {
+            tracing::warn!(
+                target: "andal::ledger",
+                node = %self.config.node_id,
+                "the ledger holds less of this journal than was shipped (restored from a backup?): re-shipping it from the start"
+            );
+            self.follower.rewind();
+            self.segments.pop_back();
+            let read = self.follower.read_new()?;
+            self.take(read);
+            // Fresh segments have no committed cursor to contradict.
+            self.refresh_cursors()?;
+            self.lag = self.measure_lag();
+        }
+        let batch = self.config.batch_size.max(1);
+        while !self.segments.is_empty() {
+            let seg = &self.segments[0];
+            let (file_id, cursor) = (seg.file_id, seg.cursor.unwrap_or(0));
+            if seg.last_seq > cursor {
+                loop {
+                    let seg = &mut self.segments[0];
+                    let n = seg.records.len().min(batch);
+                    let chunk: Vec<JournalRecord> = seg.records.drain(..n).collect();
+                    // The last batch carries the cursor to the file's end (trust marks included).
+                    let through = match chunk.last() {
+                        Some(r) if !seg.records.is_empty() => record_seq(r),
+                        _ => seg.last_seq,
+                    };
+                    match self.ship_batch(&file_id, &chunk, through as i64) {
+                        Ok((d, r)) => {
+                            stats.decisions += d;
+                            stats.resolutions += r;
+                            stats.batches += 1;
+                            self.segments[0].cursor = Some(through);
+                        }
+                        Err(e) => {
+                            // Not committed (or not known to be): keep it for the next pass.
+                            let seg = &mut self.segments[0];
+                            for r in chunk.into_iter().rev() {
+                                seg.records.push_front(r);
+                            }
+                            return Err(e);
+                        }
+                    }
+                    if self.segments[0].records.is_empty() {
+                        break;
+                    }
+                }
+            }
+            if self.segments.len() == 1 {
+                break;
+            }
+            // An earlier file (the journal was replaced) is done.
+            self.segments.pop_front();
+        }
+        stats.shipped_through = self.segments.back().and_then(|s| s.cursor).unwrap_or(0);
+        Ok(())
+    }
+
+    /// Adds a read to the segments.
+    fn take(&mut self, read: JournalRecords) {
+        if read.restarted {
+            // The file read again from its start: this read supersedes what is held of it.
+            self.segments.retain(|s| s.file_id != read.file_id);
+        }
+        match self.segments.back_mut() {
+            Some(seg) if seg.file_id == read.file_id => {
+                seg.records.extend(read.records);
+                seg.last_seq = read.last_seq;
+            }
+            _ => self.segments.push_back(Segment {
+                file_id: read.file_id,
+                last_seq: read.last_seq,
+                records: read.records.into(),
+                cursor: None,
+            }),
+        }
+    }
+
+    /// Asks the database for every held file's cursor and drops what it already holds.
+    /// `Ok(false)`: the current file's cursor went backwards (the database lost what was
+    /// committed); the file is to be read again.
+    fn refresh_cursors(&mut self) -> Result<bool, LedgerError> {
         let node = self.config.node_id.clone();
-        let cursor: i64 = self
-            .db
-            .query_opt(
-                "SELECT shipped_through FROM ledger_ship_cursor WHERE node_id = $1 AND file_id = $2",
-                &[&node, &file_id],
-            )?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-        stats.shipped_through = cursor as u64;
-        if read.last_seq <= cursor as u64 {
-            return Ok(stats);
+        let ids: Vec<Vec<u8>> = self.segments.iter().map(|s| s.file_id.to_vec()).collect();
+        let db = self.db()?;
+        let mut cursors = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let c: i64 = db
+                .query_opt(
+                    "SELECT shipped_through FROM ledger_ship_cursor WHERE node_id = $1 AND file_id = $2",
+                    &[&node, id],
+                )?
+                .map(|r| r.get(0))
+                .unwrap_or(0);
+            cursors.push(c.max(0) as u64);
         }
-        let pending: Vec<&JournalRecord> = read
-            .records
-            .iter()
-            .filter(|r| record_seq(r) > cursor as u64)
-            .collect();
-        let mut chunks: Vec<&[&JournalRecord]> = pending.chunks(self.config.batch_size).collect();
-        if chunks.is_empty() {
-            // Only trust marks past the cursor: move the cursor alone.
-            chunks.push(&[]);
+        let n = self.segments.len();
+        for (i, (seg, c)) in self.segments.iter_mut().zip(cursors).enumerate() {
+            if seg.cursor.is_some_and(|known| c < known) {
+                if i + 1 == n {
+                    return Ok(false);
+                }
+                // A replaced file cannot be read again: ship what is still held of it.
+                tracing::warn!(
+                    target: "andal::ledger",
+                    node = %node,
+                    "the ledger holds less of a replaced journal file than was shipped; what \
+                     this shipper no longer holds of it cannot be re-shipped"
+                );
+            }
+            seg.cursor = Some(c);
+            while seg.records.front().is_some_and(|r| record_seq(r) <= c) {
+                seg.records.pop_front();
+            }
         }
-        let n = chunks.len();
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            // The last batch carries the cursor to the journal's end (trust marks included).
-            let through = if i + 1 == n {
-                read.last_seq
-            } else {
-                chunk.last().map(|r| record_seq(r)).unwrap_or(read.last_seq)
-            };
-            let (d, r) = self.ship_batch(&file_id, chunk, through as i64)?;
-            stats.decisions += d;
-            stats.resolutions += r;
-            stats.batches += 1;
-            stats.shipped_through = through;
+        Ok(true)
+    }
+
+    fn measure_lag(&self) -> ShipLag {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut lag = ShipLag::default();
+        let mut oldest: Option<u64> = None;
+        for seg in &self.segments {
+            let cursor = seg.cursor.unwrap_or(0);
+            lag.records += seg.last_seq.saturating_sub(cursor);
+            for r in &seg.records {
+                if let JournalRecord::OfflineDecision { seq, decision } = r
+                    && *seq > cursor
+                {
+                    let t = decision.decided_at();
+                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                }
+            }
         }
-        Ok(stats)
+        lag.oldest_decision_secs = oldest.map_or(0, |t| now.saturating_sub(t));
+        lag
     }
 
     fn ship_batch(
         &mut self,
         file_id: &[u8],
-        chunk: &[&JournalRecord],
+        chunk: &[JournalRecord],
         through: i64,
     ) -> Result<(u64, u64), LedgerError> {
         let node = self.config.node_id.clone();
@@ -215,7 +406,7 @@ impl Shipper {
             }
         }
         let key_id = self.ledger_key.id().to_owned();
-        let mut tx = self.db.transaction()?;
+        let mut tx = self.db()?.transaction()?;
         tx.execute(
             "INSERT INTO ledger_nodes (node_id, upstream_host) VALUES ($1, $2)
              ON CONFLICT (node_id) DO UPDATE SET last_shipped = now(), upstream_host = EXCLUDED.upstream_host",
@@ -268,9 +459,18 @@ impl Shipper {
     /// Ship the closed incidents and the complete seconds of the node's outage record.
     /// Returns how many incidents were new.
     pub fn ship_outage_report(&mut self, report: &OutageReport) -> Result<u64, LedgerError> {
+        let result = self.ship_outage_report_inner(report);
+        if let Err(LedgerError::Db(_)) = &result {
+            self.db = None;
+        }
+        result
+    }
+
+    fn ship_outage_report_inner(&mut self, report: &OutageReport) -> Result<u64, LedgerError> {
         let node = self.config.node_id.clone();
         let host = self.config.upstream_host.clone();
-        let mut tx = self.db.transaction()?;
+        let series_through = self.series_through;
+        let mut tx = self.db()?.transaction()?;
         let mut new = 0;
         for inc in report.incidents.iter().filter(|i| !i.ongoing) {
             let Some(ended) = &inc.ended_at else { continue };
@@ -309,10 +509,7 @@ impl Shipper {
         // Every bucket but the last, which may still be filling.
         let buckets = &report.series.buckets;
         let complete = &buckets[..buckets.len().saturating_sub(1)];
-        let fresh: Vec<_> = complete
-            .iter()
-            .filter(|b| b.t > self.series_through)
-            .collect();
+        let fresh: Vec<_> = complete.iter().filter(|b| b.t > series_through).collect();
         if !fresh.is_empty() {
             let t: Vec<i64> = fresh.iter().map(|b| b.t).collect();
             let state: Vec<String> = fresh
@@ -386,6 +583,118 @@ pub struct ShipProgress {
     pub errors: AtomicU64,
     /// Journal sequence number shipped through.
     pub shipped_through: AtomicU64,
+    /// Journal records past what the ledger held when the last pass began ([`ShipLag`]).
+    pub lag_records: AtomicU64,
+    /// Journal records decrypted so far (trust marks included).
+    pub records_read: AtomicU64,
+}
+
+/// Names of the shipper's series (docs/metrics.md); each has one label, `node` (the
+/// shipper's node id: one value per shipper).
+pub mod metric_names {
+    /// Counter: offline decisions newly stored in the ledger.
+    pub const DECISIONS: &str = "andal_ship_decisions_total";
+    /// Counter: passes completed without error.
+    pub const PASSES: &str = "andal_ship_passes_total";
+    /// Counter: passes that failed (each followed by a reconnect after a backoff).
+    pub const ERRORS: &str = "andal_ship_errors_total";
+    /// Gauge: journal sequence number shipped through.
+    pub const SHIPPED_THROUGH: &str = "andal_ship_shipped_through";
+    /// Gauge: journal records not yet in the ledger when the last pass began.
+    pub const LAG_RECORDS: &str = "andal_ship_lag_records";
+    /// Gauge: age of the oldest offline decision not yet in the ledger, in seconds.
+    pub const LAG_SECONDS: &str = "andal_ship_lag_seconds";
+    /// Counter: journal records decrypted by the shipper (the cost of following).
+    pub const RECORDS_READ: &str = "andal_ship_journal_records_read_total";
+}
+
+/// The shipper's series, registered once with the recorder installed when it is built (as
+/// a client's are; no-op handles without one). [`spawn`] and [`run_loop`] build and update
+/// them; a one-pass tool calls [`record_pass`](Self::record_pass) itself.
+pub struct ShipMetrics {
+    decisions: metrics::Counter,
+    passes: metrics::Counter,
+    errors: metrics::Counter,
+    records_read: metrics::Counter,
+    shipped_through: metrics::Gauge,
+    lag_records: metrics::Gauge,
+    lag_seconds: metrics::Gauge,
+    /// The shipper's records-read total at the last update (the counter takes the growth).
+    records_seen: AtomicU64,
+}
+
+impl std::fmt::Debug for ShipMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShipMetrics").finish_non_exhaustive()
+    }
+}
+
+impl ShipMetrics {
+    /// Registers the series of the shipper of `node_id`.
+    pub fn new(node_id: &str) -> Self {
+        use metric_names::*;
+        use metrics::Unit;
+        metrics::describe_counter!(
+            DECISIONS,
+            Unit::Count,
+            "Offline decisions newly stored in the ledger by this shipper"
+        );
+        metrics::describe_counter!(
+            PASSES,
+            Unit::Count,
+            "Shipping passes completed without error"
+        );
+        metrics::describe_counter!(
+            ERRORS,
+            Unit::Count,
+            "Shipping passes that failed (each followed by a reconnect after a backoff)"
+        );
+        metrics::describe_counter!(
+            RECORDS_READ,
+            Unit::Count,
+            "Journal records decrypted by the shipper (only new ones after its first pass)"
+        );
+        metrics::describe_gauge!(SHIPPED_THROUGH, "Journal sequence number shipped through");
+        metrics::describe_gauge!(
+            LAG_RECORDS,
+            Unit::Count,
+            "Journal records not yet in the ledger when the last shipping pass began"
+        );
+        metrics::describe_gauge!(
+            LAG_SECONDS,
+            Unit::Seconds,
+            "Age of the oldest offline decision not yet in the ledger when the last pass began"
+        );
+        let node = node_id.to_owned();
+        ShipMetrics {
+            decisions: metrics::counter!(DECISIONS, "node" => node.clone()),
+            passes: metrics::counter!(PASSES, "node" => node.clone()),
+            errors: metrics::counter!(ERRORS, "node" => node.clone()),
+            records_read: metrics::counter!(RECORDS_READ, "node" => node.clone()),
+            shipped_through: metrics::gauge!(SHIPPED_THROUGH, "node" => node.clone()),
+            lag_records: metrics::gauge!(LAG_RECORDS, "node" => node.clone()),
+            lag_seconds: metrics::gauge!(LAG_SECONDS, "node" => node),
+            records_seen: AtomicU64::new(0),
+        }
+    }
+
+    /// A pass of `shipper` that ended with `result`. Use one `ShipMetrics` per shipper.
+    pub fn record_pass(&self, shipper: &Shipper, result: Result<&ShipStats, &LedgerError>) {
+        match result {
+            Ok(stats) => {
+                self.passes.increment(1);
+                self.decisions.increment(stats.decisions);
+                self.shipped_through.set(stats.shipped_through as f64);
+            }
+            Err(_) => self.errors.increment(1),
+        }
+        let total = shipper.records_read();
+        let seen = self.records_seen.swap(total, Ordering::Relaxed);
+        self.records_read.increment(total.saturating_sub(seen));
+        let lag = shipper.lag();
+        self.lag_records.set(lag.records as f64);
+        self.lag_seconds.set(lag.oldest_decision_secs as f64);
+    }
 }
 
 /// An opt-in background shipper thread ([`spawn`]). Dropping it stops the thread after its
@@ -452,6 +761,9 @@ impl LoopOptions {
 /// `outage`) until stopped. The journal is the buffer: the node's checks never wait on the
 /// database; the shipper ships one batch per commit, as fast as the database accepts, and
 /// backs off (doubling up to `max_backoff`) and reconnects when it is unreachable.
+///
+/// Its series ([`ShipMetrics`]: ship lag, backlog, progress) are registered here, on the
+/// calling thread, with the recorder installed then.
 pub fn spawn(
     url: String,
     config: ShipperConfig,
@@ -462,11 +774,13 @@ pub fn spawn(
 ) -> ShipperThread {
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(ShipProgress::default());
+    let metrics = ShipMetrics::new(&config.node_id);
     let (s, p) = (stop.clone(), progress.clone());
     let handle = std::thread::Builder::new()
         .name(format!("andal-ship-{}", config.node_id))
         .spawn(move || {
-            run_loop(&url, config, journal_key, ledger_key, &outage, opts, &s, &p);
+            let keys = (journal_key, ledger_key);
+            run(&url, config, keys, &outage, opts, &s, &p, &metrics);
         })
         .expect("spawn shipper thread");
     ShipperThread {
@@ -477,7 +791,8 @@ pub fn spawn(
 }
 
 /// The shipping loop (used by [`spawn`] and by `andal ship --follow`). Returns when `stop`
-/// is set; errors are counted, logged (no personal data) and retried.
+/// is set; errors are counted, logged (no personal data) and retried. Publishes the
+/// shipper's series ([`ShipMetrics`], registered when the loop starts) after every pass.
 #[allow(clippy::too_many_arguments)]
 pub fn run_loop(
     url: &str,
@@ -489,20 +804,38 @@ pub fn run_loop(
     stop: &AtomicBool,
     progress: &ShipProgress,
 ) {
+    let metrics = ShipMetrics::new(&config.node_id);
+    let keys = (journal_key, ledger_key);
+    run(url, config, keys, outage, opts, stop, progress, &metrics);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    url: &str,
+    config: ShipperConfig,
+    (journal_key, ledger_key): (JournalKey, LedgerKey),
+    outage: &OutageSource,
+    opts: LoopOptions,
+    stop: &AtomicBool,
+    progress: &ShipProgress,
+    metrics: &ShipMetrics,
+) {
+    // One shipper for the whole loop: it keeps its place in the journal (and what it read
+    // but could not commit) across database errors, and reconnects by itself.
     let mut shipper: Option<Shipper> = None;
     let mut backoff = opts.interval;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
         let result = (|| -> Result<ShipStats, LedgerError> {
             if shipper.is_none() {
-                shipper = Some(Shipper::connect(
+                shipper = Some(Shipper::unconnected(
                     url,
                     config.clone(),
                     journal_key.clone(),
                     ledger_key.clone(),
                 )?);
             }
-            let s = shipper.as_mut().expect("connected above");
+            let s = shipper.as_mut().expect("built above");
             let mut stats = s.ship_journal()?;
             let report = match outage {
                 OutageSource::None => None,
@@ -516,6 +849,17 @@ pub fn run_loop(
             }
             Ok(stats)
         })();
+        if let Some(s) = &shipper {
+            progress
+                .lag_records
+                .store(s.lag().records, Ordering::Relaxed);
+            progress
+                .records_read
+                .store(s.records_read(), Ordering::Relaxed);
+            metrics.record_pass(s, result.as_ref());
+        } else if result.is_err() {
+            metrics.errors.increment(1);
+        }
         match result {
             Ok(stats) => {
                 progress.passes.fetch_add(1, Ordering::Relaxed);
@@ -534,7 +878,6 @@ pub fn run_loop(
             Err(e) => {
                 progress.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(target: "andal::ledger", node = %config.node_id, error = %e, "shipping failed; retrying");
-                shipper = None;
                 sleep_until(stop, Instant::now() + backoff);
                 backoff = (backoff * 2).min(opts.max_backoff);
             }

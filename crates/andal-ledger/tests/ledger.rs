@@ -459,3 +459,235 @@ fn the_background_shipper_thread_ships_a_running_clients_journal_and_incidents()
     assert!(passes >= 1);
     assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 5);
 }
+
+/// Offline decisions a full read of the journal at `path` finds (the old shipper's view).
+fn decisions_in(path: &std::path::Path) -> u64 {
+    andal::read_journal_records(path, &JournalKey::from_bytes(JKEY), 0)
+        .unwrap()
+        .records
+        .iter()
+        .filter(|r| matches!(r, andal::JournalRecord::OfflineDecision { .. }))
+        .count() as u64
+}
+
+fn last_seq(path: &std::path::Path) -> u64 {
+    andal::read_journal_records(path, &JournalKey::from_bytes(JKEY), 0)
+        .unwrap()
+        .last_seq
+}
+
+/// The node makes up to `n` more offline decisions (the registry down again).
+fn more_offline_decisions(node: &Node, n: usize) {
+    node.sb.set_fault(Fault::Down);
+    node.clock.advance(Duration::from_secs(1));
+    for p in &node.people[1..=n] {
+        let token = node.sb.mint_token(&p.nik, DEMO_BANK_PARTNER).unwrap();
+        let q = Query::parse(&p.nik, &p.full_name, &p.birth_date).unwrap();
+        let _ = node
+            .client
+            .verify_with(&q, &CheckOptions::default().token(token));
+    }
+    node.sb.clear_fault();
+}
+
+#[test]
+fn a_pass_reads_only_the_records_appended_since_the_last_one() {
+    let Some(url) = migrated("incremental") else {
+        return;
+    };
+    let node = node_with_offline_decisions(6);
+    let src = node.dir.path().join("offline.journal");
+    // The shipper follows a copy the test grows, cuts and replaces.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.journal");
+    let full = std::fs::read(&src).unwrap();
+    let last = last_seq(&src);
+    let connect = || {
+        Shipper::connect(
+            &url,
+            ShipperConfig::new("node-i", "sandbox", &path).batch_size(4),
+            JournalKey::from_bytes(JKEY),
+            LedgerKey::from_bytes(LKEY),
+        )
+        .unwrap()
+    };
+    let held = |sql: &str| count(&url, sql) as u64;
+
+    // The last frame cut short (a write in progress): the pass stops before it.
+    std::fs::write(&path, &full[..full.len() - 10]).unwrap();
+    let mut s = connect();
+    let first = s.ship_journal().unwrap();
+    assert_eq!(first.records_read, last - 1);
+    assert_eq!(first.shipped_through, last - 1);
+    assert_eq!(first.decisions, decisions_in(&path));
+    // Nothing new: nothing read, nothing shipped.
+    let idle = s.ship_journal().unwrap();
+    assert_eq!((idle.records_read, idle.decisions), (0, 0), "{idle:?}");
+    // The frame completed: only it is read.
+    std::fs::write(&path, &full).unwrap();
+    let next = s.ship_journal().unwrap();
+    assert_eq!(next.records_read, 1);
+    assert_eq!(next.shipped_through, last);
+    assert_eq!(held("SELECT count(*) FROM ledger_decisions"), 6);
+
+    // N records shipped, then more appended: a pass reads only the new ones.
+    more_offline_decisions(&node, 3);
+    std::fs::copy(&src, &path).unwrap();
+    let grown = last_seq(&path);
+    let added = decisions_in(&path) - 6;
+    assert!(added >= 1 && grown > last);
+    let next = s.ship_journal().unwrap();
+    assert_eq!(next.records_read, grown - last, "{next:?}");
+    assert_eq!(next.decisions, added);
+    assert_eq!(next.shipped_through, grown);
+    assert_eq!(s.records_read(), grown);
+
+    // The journal replaced by another file (another file id): read from its start.
+    let other = node_with_offline_decisions(2);
+    std::fs::copy(other.dir.path().join("offline.journal"), &path).unwrap();
+    let other_last = last_seq(&path);
+    let rotated = s.ship_journal().unwrap();
+    assert_eq!(rotated.records_read, other_last);
+    assert_eq!(rotated.decisions, 2);
+    assert_eq!(
+        held("SELECT count(DISTINCT file_id) FROM ledger_decisions"),
+        2
+    );
+
+    // A restarted shipper reads the journal once and resumes from the database's cursor.
+    let mut s2 = connect();
+    let restarted = s2.ship_journal().unwrap();
+    assert_eq!(
+        (restarted.records_read, restarted.decisions),
+        (other_last, 0)
+    );
+    assert_eq!(s2.ship_journal().unwrap().records_read, 0);
+
+    // The database restored from a backup that predates the last file: its cursor went
+    // backwards, so the shipper reads the journal again and re-ships what is missing.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let file_id: Vec<u8> = full[12..28].to_vec();
+    db.execute(
+        "DELETE FROM ledger_decisions WHERE file_id <> $1",
+        &[&file_id],
+    )
+    .unwrap();
+    db.execute(
+        "DELETE FROM ledger_ship_cursor WHERE file_id <> $1",
+        &[&file_id],
+    )
+    .unwrap();
+    let repaired = s2.ship_journal().unwrap();
+    assert_eq!((repaired.records_read, repaired.decisions), (other_last, 2));
+    // Every decision of both files once.
+    assert_eq!(
+        held("SELECT count(*) FROM ledger_decisions WHERE node_id = 'node-i'"),
+        6 + added + 2
+    );
+    assert_eq!(
+        held("SELECT count(*) FROM (SELECT DISTINCT file_id, seq FROM ledger_decisions) d"),
+        6 + added + 2
+    );
+}
+
+#[test]
+fn the_background_shipper_publishes_ship_lag_and_progress_metrics() {
+    use andal_ledger::ship::{LoopOptions, OutageSource, metric_names};
+    let Some(url) = migrated("metrics") else {
+        return;
+    };
+    let node = node_with_offline_decisions(4);
+    let journal = node.dir.path().join("offline.journal");
+    let read = andal::read_journal_records(&journal, &JournalKey::from_bytes(JKEY), 0).unwrap();
+    let first_decided = read
+        .records
+        .iter()
+        .find_map(|r| match r {
+            andal::JournalRecord::OfflineDecision { decision, .. } => Some(decision.decided_at()),
+            _ => None,
+        })
+        .unwrap();
+    let recorder = andal::metrics::SnapshotRecorder::new();
+    let value = |name: &str| {
+        recorder
+            .snapshot()
+            .into_iter()
+            .find(|m| m.name == name && m.label("node") == Some("node-m"))
+            .map(|m| m.value)
+    };
+    // Waits for another thread's progress (bounded), not for a timer of the code under test.
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(std::time::Instant::now() < until, "no {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let start = |url: String| {
+        // Registered with the recorder current where the thread is spawned, as a client's.
+        metrics::with_local_recorder(&recorder, || {
+            andal_ledger::ship::spawn(
+                url,
+                ShipperConfig::new("node-m", "sandbox", &journal),
+                JournalKey::from_bytes(JKEY),
+                LedgerKey::from_bytes(LKEY),
+                OutageSource::None,
+                LoopOptions::default().interval(Duration::from_millis(20)),
+            )
+        })
+    };
+
+    // The ledger unreachable (nothing listens on port 1): the lag is the whole journal,
+    // and the journal is read once however many passes fail.
+    let t = start("postgres://postgres@127.0.0.1:1/none".into());
+    wait_for("failed pass", &|| value(metric_names::ERRORS) >= Some(2.0));
+    t.stop();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(value(metric_names::LAG_RECORDS), Some(read.last_seq as f64));
+    let lag_s = value(metric_names::LAG_SECONDS).unwrap();
+    let expected = now.saturating_sub(first_decided) as f64;
+    assert!(
+        (lag_s - expected).abs() <= 2.0,
+        "lag {lag_s} s, expected {expected} s"
+    );
+    assert_eq!(
+        value(metric_names::RECORDS_READ),
+        Some(read.last_seq as f64)
+    );
+    assert_eq!(value(metric_names::PASSES), Some(0.0));
+    assert_eq!(value(metric_names::DECISIONS), Some(0.0));
+
+    // The ledger back: the first pass finds the whole journal behind and ships it, the
+    // next finds nothing behind.
+    let t = start(url.clone());
+    wait_for("second pass", &|| value(metric_names::PASSES) >= Some(2.0));
+    let progress = t.progress();
+    assert_eq!(
+        progress
+            .lag_records
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    t.stop();
+    assert_eq!(value(metric_names::LAG_RECORDS), Some(0.0));
+    assert_eq!(value(metric_names::LAG_SECONDS), Some(0.0));
+    assert_eq!(value(metric_names::DECISIONS), Some(4.0));
+    assert_eq!(
+        value(metric_names::SHIPPED_THROUGH),
+        Some(read.last_seq as f64)
+    );
+    // A new shipper read the journal once more, then only what was new (nothing).
+    assert_eq!(
+        value(metric_names::RECORDS_READ),
+        Some(2.0 * read.last_seq as f64)
+    );
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 4);
+    // No personal data in any series: node id and numbers only.
+    let page = recorder.render_prometheus();
+    for p in &node.people {
+        assert!(!page.contains(&p.nik) && !page.contains(&p.full_name));
+    }
+}

@@ -60,9 +60,9 @@ pub use offline::{
 };
 pub use query::{Query, normalize_name};
 pub use reconcile::{
-    Contradiction, JournalFollower, JournalItem, JournalRecord, JournalRecords, JournalView, OfflineDecision,
-    ReconcileItem, ReconcileOutcome, ReconcileReport, inspect_journal, read_journal,
-    read_journal_records,
+    Contradiction, JournalFollower, JournalItem, JournalRecord, JournalRecords, JournalView,
+    OfflineDecision, ReconcileItem, ReconcileOutcome, ReconcileReport, inspect_journal,
+    read_journal, read_journal_records,
 };
 pub use transport::{
     AsyncTransport, FailureKind, HttpRequest, HttpResponse, Method, Transport, TransportError,
