@@ -15,6 +15,9 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 "$TARGET/debug/uniffi-bindgen" generate --library "$TARGET/debug/libandal_uniffi.so" \
   --language swift --no-format --out-dir "$TMP/gen" >/dev/null
+# UniFFI 0.32 names error cases in UpperCamelCase (no option): rename them to Swift's
+# lowerCamelCase where UniFFI spells them; strict, fails on any unexpected shape.
+python3 scripts/lib/swift_error_cases.py "$TMP/gen/Andal.swift"
 
 # The layout of the Swift package: module `Andal` (Swift), module `AndalFFI` (C header).
 OUT="$TMP/Sources"
@@ -55,12 +58,21 @@ if problems:
     sys.exit(1)
 PY
 
-# Hand-written files: shim.c (gives SwiftPM a source file for the C target) and
-# URLSessionTransport.swift.
-if diff -r -x shim.c -x URLSessionTransport.swift "$COMMITTED" "$OUT" > "$TMP/diff.txt"; then
-  echo "swift: 2 passed, 0 failed (Package.swift usable as a dependency; committed Swift sources match the generated ones)"
+# No Swift compiler here: the hand-written Swift, the XCTests and the Swift guide must at
+# least name error cases that exist (e.g. `AndalError.invalidInput`, not `.InvalidInput`).
+if ! python3 scripts/lib/swift_error_cases.py --check-uses "$OUT/Andal/Andal.swift" \
+  "$COMMITTED"/Andal/URLSessionTransport.swift "$COMMITTED"/Andal/Errors.swift \
+  "$ROOT"/bindings/swift/Tests/AndalTests/*.swift "$ROOT/docs/kotlin-swift.md"; then
+  echo "swift: 1 passed, 1 failed (hand-written Swift names error cases that do not exist)"
+  exit 1
+fi
+
+# Hand-written files: shim.c (gives SwiftPM a source file for the C target),
+# URLSessionTransport.swift and Errors.swift.
+if diff -r -x shim.c -x URLSessionTransport.swift -x Errors.swift "$COMMITTED" "$OUT" > "$TMP/diff.txt"; then
+  echo "swift: 3 passed, 0 failed (Package.swift usable as a dependency; hand-written Swift names existing error cases; committed Swift sources match the generated ones)"
 else
   head -n 40 "$TMP/diff.txt"
-  echo "swift: 0 passed, 1 failed (bindings/swift/Sources is stale: run scripts/test.d/swift.sh --update and commit)"
+  echo "swift: 2 passed, 1 failed (bindings/swift/Sources is stale: run scripts/test.d/swift.sh --update and commit)"
   exit 1
 fi

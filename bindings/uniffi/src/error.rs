@@ -2,11 +2,15 @@
 //! (`AndalException.InvalidInput`, ...), a Swift `Error` enum.
 //!
 //! Field names avoid `message` and `cause`, which Kotlin's `Throwable` already has.
+//!
+//! `Display` is exported: the sentence a person reads comes from Rust, once, for every
+//! binding (Swift `description` / `errorDescription`, Kotlin `toString()`).
 
 use crate::types::{FailureKind, UnavailableReason};
 
 /// Every error an Andal call can raise. Messages never contain personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum AndalError {
     /// Input rejected offline (malformed NIK, bad date, empty name...): no request was
     /// sent and no fee charged.

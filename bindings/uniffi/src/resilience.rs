@@ -189,6 +189,7 @@ pub trait ResilienceListener: Send + Sync {
 
 /// What a listener may throw; ignored by the client (Kotlin `ListenerException`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)] // Swift `errorDescription`, Kotlin `toString()`
 pub enum ListenerError {
     /// The listener failed.
     #[error("listener failed: {reason}")]

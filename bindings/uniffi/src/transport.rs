@@ -68,6 +68,7 @@ pub struct HttpResponse {
 /// A transport-level failure, classified (Kotlin `TransportException.Failed`, Swift
 /// `TransportError.failed`). Anything else a foreign transport throws becomes `Protocol`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)] // Swift `errorDescription`, Kotlin `toString()`
 pub enum TransportError {
     /// The request failed below HTTP.
     #[error("{kind:?}: {detail}")]

@@ -3966,7 +3966,7 @@ public func FfiConverterTypeTrustStatus_lower(_ value: TrustStatus) -> RustBuffe
  * Every error an Andal call can raise. Messages never contain personal data.
  */
 public 
-enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+enum AndalError: Swift.Error, Equatable, Hashable {
 
     
     
@@ -3974,7 +3974,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * Input rejected offline (malformed NIK, bad date, empty name...): no request was
      * sent and no fee charged.
      */
-    case InvalidInput(
+    case invalidInput(
         /**
          * What is wrong, as a sentence (names the part, never echoes the value).
          */reason: String, 
@@ -3994,7 +3994,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The registry could not answer within the deadline (an honest answer, not a bug).
      */
-    case Unavailable(
+    case unavailable(
         /**
          * Structured reason.
          */reason: UnavailableReason, 
@@ -4019,7 +4019,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * API key missing, unknown or not allowed (HTTP 401/403).
      */
-    case Auth(
+    case auth(
         /**
          * 401 or 403.
          */status: UInt16, 
@@ -4030,7 +4030,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The registry rejected the request itself (400, 409, 413...).
      */
-    case Rejected(
+    case rejected(
         /**
          * HTTP status.
          */status: UInt16, 
@@ -4041,7 +4041,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The client is misconfigured (base URL, missing key, plain http...).
      */
-    case Config(
+    case config(
         /**
          * What is wrong.
          */reason: String
@@ -4049,7 +4049,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The registry answered something that is not a valid API v1 response.
      */
-    case Protocol(
+    case `protocol`(
         /**
          * What is wrong.
          */reason: String
@@ -4058,7 +4058,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * A trust document (keyset, revocation list) or an offline token was rejected: bad
      * signature, wrong issuer, expired, malformed... The online path is unaffected.
      */
-    case Token(
+    case token(
         /**
          * What was wrong (never the token's contents).
          */reason: String
@@ -4067,7 +4067,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * The offline journal could not be opened, read or written (wrong key, I/O error,
      * corruption). Offline answers need it; online checks go on.
      */
-    case Journal(
+    case journal(
         /**
          * What happened.
          */reason: String
@@ -4075,7 +4075,7 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * A bug or an unexpected condition inside the library (including a caught panic).
      */
-    case Internal(
+    case `internal`(
         /**
          * What happened.
          */reason: String
@@ -4084,11 +4084,18 @@ enum AndalError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_andalerror_uniffi_trait_display(
+            FfiConverterTypeAndalError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
     
 }
 
@@ -4109,13 +4116,13 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
         
 
         
-        case 1: return .InvalidInput(
+        case 1: return .invalidInput(
             reason: try FfiConverterString.read(from: &buf), 
             field: try FfiConverterString.read(from: &buf), 
             part: try FfiConverterString.read(from: &buf), 
             position: try FfiConverterOptionUInt32.read(from: &buf)
             )
-        case 2: return .Unavailable(
+        case 2: return .unavailable(
             reason: try FfiConverterTypeUnavailableReason.read(from: &buf), 
             label: try FfiConverterString.read(from: &buf), 
             attempts: try FfiConverterUInt32.read(from: &buf), 
@@ -4123,27 +4130,27 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             elapsedMs: try FfiConverterUInt64.read(from: &buf), 
             fallbackRefusal: try FfiConverterOptionString.read(from: &buf)
             )
-        case 3: return .Auth(
+        case 3: return .auth(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .Rejected(
+        case 4: return .rejected(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Config(
+        case 5: return .config(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Protocol(
+        case 6: return .`protocol`(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Token(
+        case 7: return .token(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Journal(
+        case 8: return .journal(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Internal(
+        case 9: return .`internal`(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4158,7 +4165,7 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
 
         
         
-        case let .InvalidInput(reason,field,part,position):
+        case let .invalidInput(reason,field,part,position):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(reason, into: &buf)
             FfiConverterString.write(field, into: &buf)
@@ -4166,7 +4173,7 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             FfiConverterOptionUInt32.write(position, into: &buf)
             
         
-        case let .Unavailable(reason,label,attempts,lastFailure,elapsedMs,fallbackRefusal):
+        case let .unavailable(reason,label,attempts,lastFailure,elapsedMs,fallbackRefusal):
             writeInt(&buf, Int32(2))
             FfiConverterTypeUnavailableReason.write(reason, into: &buf)
             FfiConverterString.write(label, into: &buf)
@@ -4176,39 +4183,39 @@ public struct FfiConverterTypeAndalError: FfiConverterRustBuffer {
             FfiConverterOptionString.write(fallbackRefusal, into: &buf)
             
         
-        case let .Auth(status,code):
+        case let .auth(status,code):
             writeInt(&buf, Int32(3))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(code, into: &buf)
             
         
-        case let .Rejected(status,code):
+        case let .rejected(status,code):
             writeInt(&buf, Int32(4))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(code, into: &buf)
             
         
-        case let .Config(reason):
+        case let .config(reason):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Protocol(reason):
+        case let .`protocol`(reason):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Token(reason):
+        case let .token(reason):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Journal(reason):
+        case let .journal(reason):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .`internal`(reason):
             writeInt(&buf, Int32(9))
             FfiConverterString.write(reason, into: &buf)
             
@@ -4913,14 +4920,14 @@ public func FfiConverterTypeHttpMethod_lower(_ value: HttpMethod) -> RustBuffer 
  * What a listener may throw; ignored by the client (Kotlin `ListenerException`).
  */
 public 
-enum ListenerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+enum ListenerError: Swift.Error, Equatable, Hashable {
 
     
     
     /**
      * The listener failed.
      */
-    case Failed(
+    case failed(
         /**
          * Why.
          */reason: String
@@ -4929,11 +4936,18 @@ enum ListenerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_listenererror_uniffi_trait_display(
+            FfiConverterTypeListenerError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
     
 }
 
@@ -4954,7 +4968,7 @@ public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
         
 
         
-        case 1: return .Failed(
+        case 1: return .failed(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4969,7 +4983,7 @@ public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(reason):
+        case let .failed(reason):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(reason, into: &buf)
             
@@ -5858,14 +5872,14 @@ public func FfiConverterTypeSex_lower(_ value: Sex) -> RustBuffer {
  * `TransportError.failed`). Anything else a foreign transport throws becomes `Protocol`.
  */
 public 
-enum TransportError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+enum TransportError: Swift.Error, Equatable, Hashable {
 
     
     
     /**
      * The request failed below HTTP.
      */
-    case Failed(
+    case failed(
         /**
          * Classification: drives retries, the breaker and the outage record. Use
          * `Refused`, `Dns`, `ConnectTimeout`, `ReadTimeout`, `Tls`, `Reset`, `Protocol` or
@@ -5879,11 +5893,18 @@ enum TransportError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_transporterror_uniffi_trait_display(
+            FfiConverterTypeTransportError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
     
 }
 
@@ -5904,7 +5925,7 @@ public struct FfiConverterTypeTransportError: FfiConverterRustBuffer {
         
 
         
-        case 1: return .Failed(
+        case 1: return .failed(
             kind: try FfiConverterTypeFailureKind.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -5920,7 +5941,7 @@ public struct FfiConverterTypeTransportError: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(kind,detail):
+        case let .failed(kind,detail):
             writeInt(&buf, Int32(1))
             FfiConverterTypeFailureKind.write(kind, into: &buf)
             FfiConverterString.write(detail, into: &buf)

@@ -30,7 +30,7 @@ public final class URLSessionTransport: AsyncHttpTransport, @unchecked Sendable 
 
     public func send(request: HttpRequest, timeoutMs: UInt64, maxBody: UInt64) async throws -> HttpResponse {
         guard let url = URL(string: request.url) else {
-            throw TransportError.Failed(kind: .protocol, detail: "invalid URL")
+            throw TransportError.failed(kind: .protocol, detail: "invalid URL")
         }
         var req = URLRequest(url: url)
         req.httpMethod = request.method == .get ? "GET" : "POST"
@@ -53,7 +53,7 @@ public final class URLSessionTransport: AsyncHttpTransport, @unchecked Sendable 
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let response = first else {
-                throw TransportError.Failed(kind: .readTimeout, detail: "no complete response within \(timeoutMs) ms")
+                throw TransportError.failed(kind: .readTimeout, detail: "no complete response within \(timeoutMs) ms")
             }
             return response
         }
@@ -68,13 +68,13 @@ public final class URLSessionTransport: AsyncHttpTransport, @unchecked Sendable 
             throw classify(error)
         }
         guard let http = response as? HTTPURLResponse else {
-            throw TransportError.Failed(kind: .protocol, detail: "not an HTTP response")
+            throw TransportError.failed(kind: .protocol, detail: "not an HTTP response")
         }
         var body = Data()
         do {
             for try await byte in bytes {
                 if UInt64(body.count) >= maxBody {
-                    throw TransportError.Failed(kind: .tooLarge, detail: "body over \(maxBody) bytes")
+                    throw TransportError.failed(kind: .tooLarge, detail: "body over \(maxBody) bytes")
                 }
                 body.append(byte)
             }
@@ -111,7 +111,7 @@ public final class URLSessionTransport: AsyncHttpTransport, @unchecked Sendable 
         } else {
             kind = .protocol
         }
-        return .Failed(kind: kind, detail: String(describing: type(of: error)) + " " + (error as NSError).domain + " \((error as NSError).code)")
+        return .failed(kind: kind, detail: String(describing: type(of: error)) + " " + (error as NSError).domain + " \((error as NSError).code)")
     }
 }
 

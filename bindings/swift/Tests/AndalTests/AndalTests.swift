@@ -54,13 +54,24 @@ final class AndalTests: XCTestCase {
 
     func testInvalidNikThrowsInvalidInput() {
         XCTAssertThrowsError(try parseNik(nik: "3316094507990000")) { error in
-            guard case AndalError.InvalidInput(let reason, let field, let part, let position) = error else {
+            guard case AndalError.invalidInput(let reason, let field, let part, let position) = error else {
                 return XCTFail("unexpected \(error)")
             }
             XCTAssertTrue(reason.contains("serial"))
             XCTAssertEqual(field, "nik")
             XCTAssertEqual(part, "serial")
             XCTAssertNil(position)
+            // A sentence from Rust's Display, not a dump of the enum; never the NIK.
+            XCTAssertEqual(error.localizedDescription, "invalid input: \(reason)")
+            XCTAssertFalse(error.localizedDescription.contains("3316094507990000"))
+        }
+        XCTAssertThrowsError(try parseNik(nik: "33160945079900x1")) { error in
+            guard case AndalError.invalidInput(_, let field, let part, let position) = error else {
+                return XCTFail("unexpected \(error)")
+            }
+            XCTAssertEqual(field, "nik")
+            XCTAssertEqual(part, "non_digit")
+            XCTAssertEqual(position, 15)
         }
     }
 
@@ -94,8 +105,8 @@ final class AndalTests: XCTestCase {
                                    birthDate: p["birth_date"] as! String)
         do {
             _ = try await client.verifyAsync(query: query)
-            XCTFail("expected AndalError.Auth")
-        } catch AndalError.Auth(let status, _) {
+            XCTFail("expected AndalError.auth")
+        } catch AndalError.auth(let status, _) {
             XCTAssertEqual(status, 401)
         }
     }
@@ -106,8 +117,8 @@ final class AndalTests: XCTestCase {
         let query = try CheckQuery(nik: "3316094507990001", fullName: "Siti Aminah", birthDate: "1999-07-05")
         do {
             _ = try await client.verifyAsync(query: query)
-            XCTFail("expected AndalError.Unavailable")
-        } catch AndalError.Unavailable(_, let label, _, _, let elapsedMs, _) {
+            XCTFail("expected AndalError.unavailable")
+        } catch AndalError.unavailable(_, let label, _, _, let elapsedMs, _) {
             XCTAssertFalse(label.isEmpty)
             XCTAssertLessThan(elapsedMs, 2500)
         }

@@ -20,6 +20,9 @@ class ErrorTypesTest {
         assertEquals("non_digit", nonDigit.part)
         assertEquals(15u, nonDigit.position)
         assertFalse(nonDigit.message!!.contains("33160945079900"), "never echoes the digits")
+        // toString() is Rust's Display (exported), the sentence Swift shows as localizedDescription.
+        assertEquals("invalid input: ${nonDigit.reason}", nonDigit.toString())
+        assertFalse(nonDigit.toString().contains("33160945079900"), "never echoes the digits")
 
         val serial = assertThrows<AndalException.InvalidInput> { parseNik("3316094507990000") }
         assertEquals(Triple("nik", "serial", null), Triple(serial.field, serial.part, serial.position))
@@ -55,6 +58,7 @@ class ErrorTypesTest {
         client(7)
         val e = assertThrows<AndalException.Journal> { client(8) }
         assertFalse(e.reason.isEmpty())
+        assertEquals("offline journal: ${e.reason}", e.toString())
     }
 
     @Test
