@@ -10,6 +10,8 @@ use std::time::Duration;
 
 #[cfg(feature = "tokio")]
 mod on_tokio;
+#[cfg(feature = "https")]
+mod resolve;
 #[cfg(feature = "tokio")]
 pub use on_tokio::{HyperTransport, TokioTimer};
 
@@ -233,7 +235,7 @@ impl UreqTransport {
         tls: &crate::tls::TlsConfig,
         proxy: Option<ureq::Proxy>,
     ) -> Self {
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .save_redirect_history(false)
@@ -241,8 +243,13 @@ impl UreqTransport {
             .max_idle_connections_per_host(16)
             .tls_config(ureq_tls(tls))
             .proxy(proxy)
-            .build()
-            .new_agent();
+            .build();
+        // ureq's own resolver starts a thread per request (see `resolve`).
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            resolve::LiteralFirstResolver::default(),
+        );
         UreqTransport {
             agent,
             connect_timeout,
