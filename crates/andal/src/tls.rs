@@ -3,7 +3,11 @@
 //! client certificate for gateways that require mutual TLS.
 //!
 //! The type holds parsed DER only (no transport types), so every built-in transport can
-//! apply it: [`UreqTransport::builder`](crate::transport::UreqTransport::builder) today.
+//! apply it: [`UreqTransport::builder`](crate::transport::UreqTransport::builder) (blocking)
+//! and, with the `tokio` feature, `HyperTransport::builder` (async). With either transport
+//! in the build, [`TlsConfigBuilder::build`] also checks the inputs the way rustls will use
+//! them (the key matches the client certificate, each root is a usable trust anchor), so
+//! a wrong file is refused here rather than at the first handshake.
 //!
 //! ```no_run
 //! use andal::tls::TlsConfig;
@@ -211,7 +215,106 @@ impl TlsConfigBuilder {
                 })
             }
         };
-        Ok(TlsConfig { roots, client })
+        let config = TlsConfig { roots, client };
+        #[cfg(any(feature = "https", feature = "tokio"))]
+        {
+            if let TrustRoots::Custom(ders) = &config.roots {
+                on_rustls::root_store(ders)?;
+            }
+            if let Some(id) = &config.client {
+                on_rustls::certified_key(id)?;
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// The rustls form of a [`TlsConfig`] (ring provider, as in both built-in transports).
+/// ureq builds its own rustls configuration from its own TLS type, so the blocking
+/// transport uses these functions to check inputs in [`TlsConfigBuilder::build`]; the
+/// async transport builds its whole client configuration here.
+#[cfg(any(feature = "https", feature = "tokio"))]
+mod on_rustls {
+    use std::sync::Arc;
+
+    use rustls::crypto::CryptoProvider;
+    use rustls::sign::CertifiedKey;
+    use rustls_pki_types::CertificateDer;
+
+    use super::{ClientIdentity, PemInput, TlsConfigError};
+
+    pub(super) fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    /// A root store of exactly these roots; a certificate rustls cannot use as a trust
+    /// anchor is an error (rustls' `add_parsable_certificates` would skip it silently).
+    pub(super) fn root_store(ders: &[Vec<u8>]) -> Result<rustls::RootCertStore, TlsConfigError> {
+        let mut store = rustls::RootCertStore::empty();
+        for der in ders {
+            store
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|_| TlsConfigError::BadPem {
+                    input: PemInput::RootCertificates,
+                    reason: "a certificate cannot be used as a trust anchor".into(),
+                })?;
+        }
+        Ok(store)
+    }
+
+    /// The client certificate and key as rustls signs with them: the key must be of a
+    /// supported kind and belong to the leaf certificate (ureq would panic on a mismatch
+    /// at the first handshake).
+    pub(super) fn certified_key(id: &ClientIdentity) -> Result<CertifiedKey, TlsConfigError> {
+        let chain = id
+            .chain
+            .iter()
+            .map(|d| CertificateDer::from(d.clone()))
+            .collect();
+        CertifiedKey::from_der(chain, id.key.clone_key(), &provider()).map_err(|e| {
+            let reason = match e {
+                rustls::Error::InconsistentKeys(_) => "does not match the client certificate",
+                _ => "is of a kind this build cannot sign with",
+            };
+            TlsConfigError::BadPem {
+                input: PemInput::ClientKey,
+                reason: reason.into(),
+            }
+        })
+    }
+
+    #[cfg(feature = "tokio")]
+    impl super::TlsConfig {
+        /// The rustls client configuration of these settings, for `HyperTransport`.
+        pub(crate) fn rustls_client_config(&self) -> Result<rustls::ClientConfig, TlsConfigError> {
+            use super::TrustRoots;
+            let provider = provider();
+            let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions");
+            let builder = match &self.roots {
+                TrustRoots::Custom(ders) => builder.with_root_certificates(root_store(ders)?),
+                #[cfg(feature = "platform-verifier")]
+                TrustRoots::Platform => {
+                    let verifier = rustls_platform_verifier::Verifier::new(provider)
+                        .map_err(|e| TlsConfigError::PlatformVerifierFailed(e.to_string()))?;
+                    builder
+                        .dangerous() // the platform's verifier replaces WebPKI's, it is not "no verification"
+                        .with_custom_certificate_verifier(Arc::new(verifier))
+                }
+                #[cfg(not(feature = "platform-verifier"))]
+                TrustRoots::Platform => return Err(TlsConfigError::PlatformVerifierUnavailable),
+                TrustRoots::WebPki => builder.with_root_certificates(rustls::RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                }),
+            };
+            Ok(match &self.client {
+                None => builder.with_no_client_auth(),
+                Some(id) => builder.with_client_cert_resolver(Arc::new(
+                    rustls::sign::SingleCertAndKey::from(certified_key(id)?),
+                )),
+            })
+        }
     }
 }
 
@@ -307,4 +410,7 @@ pub enum TlsConfigError {
     /// The platform verifier was asked for but this build leaves it out.
     #[error("TLS: the platform verifier is not in this build (cargo feature `platform-verifier`)")]
     PlatformVerifierUnavailable,
+    /// The operating system's verifier could not be set up (e.g. no trust store found).
+    #[error("TLS: the platform verifier cannot start: {0}")]
+    PlatformVerifierFailed(String),
 }

@@ -13,7 +13,7 @@ mod on_tokio;
 #[cfg(feature = "https")]
 mod resolve;
 #[cfg(feature = "tokio")]
-pub use on_tokio::{HyperTransport, TokioTimer};
+pub use on_tokio::{HyperTransport, HyperTransportBuilder, HyperTransportError, TokioTimer};
 
 pub use andal_resilience::FailureKind;
 
@@ -305,8 +305,8 @@ impl UreqTransportBuilder {
 }
 
 /// A proxy URL that cannot be used (the message never repeats it: it may hold a password).
-#[cfg(feature = "https")]
-#[cfg_attr(docsrs, doc(cfg(feature = "https")))]
+#[cfg(any(feature = "https", feature = "tokio"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "https", feature = "tokio"))))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid proxy URL (expected http://[user:password@]host:port)")]
 #[non_exhaustive]

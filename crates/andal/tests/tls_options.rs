@@ -131,6 +131,37 @@ fn transport(tls: TlsConfig) -> UreqTransport {
     UreqTransport::builder().tls(tls).build().unwrap()
 }
 
+/// Trust the private CA only.
+fn trusting(pki: &Pki) -> TlsConfig {
+    TlsConfig::builder()
+        .root_certificates_pem(&pki.ca_pem)
+        .build()
+        .unwrap()
+}
+
+/// Trust the private CA and present its client certificate.
+fn with_client_certificate(pki: &Pki) -> TlsConfig {
+    let tls = TlsConfig::builder()
+        .root_certificates_pem(&pki.ca_pem)
+        .client_identity_pem(&pki.client_pem.0, &pki.client_pem.1)
+        .build()
+        .unwrap();
+    assert!(tls.client_identity().is_some());
+    tls
+}
+
+/// A gateway that wants a client certificate and got none ends the handshake: an alert
+/// (TLS) or, depending on timing, a reset or a truncated exchange.
+fn assert_refused_without_client_certificate(err: &andal::TransportError) {
+    assert!(
+        matches!(
+            err.kind,
+            FailureKind::Tls | FailureKind::Reset | FailureKind::Protocol
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_private_ca_is_trusted_when_configured_and_only_then() {
     let pki = pki("Bank A private CA");
@@ -171,26 +202,10 @@ fn mutual_tls_presents_the_client_certificate() {
     let url = server(&pki, Some(&pki.ca_der), 2);
 
     // Without a client certificate the gateway refuses the handshake.
-    let no_cert = TlsConfig::builder()
-        .root_certificates_pem(&pki.ca_pem)
-        .build()
-        .unwrap();
-    let err = get(&transport(no_cert), &url).unwrap_err();
-    assert!(
-        matches!(
-            err.kind,
-            FailureKind::Tls | FailureKind::Reset | FailureKind::Protocol
-        ),
-        "{err}"
-    );
+    let err = get(&transport(trusting(&pki)), &url).unwrap_err();
+    assert_refused_without_client_certificate(&err);
 
-    let tls = TlsConfig::builder()
-        .root_certificates_pem(&pki.ca_pem)
-        .client_identity_pem(&pki.client_pem.0, &pki.client_pem.1)
-        .build()
-        .unwrap();
-    assert!(tls.client_identity().is_some());
-    let resp = get(&transport(tls), &url).unwrap();
+    let resp = get(&transport(with_client_certificate(&pki)), &url).unwrap();
     assert_eq!(resp.status, 200);
 }
 
@@ -355,4 +370,251 @@ fn requests_go_through_the_configured_proxy() {
             "GET /v1/health HTTP/1.1"
         ]
     );
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_is_refused_when_built() {
+    // ureq would only find out at the first handshake (and panic there): the shared
+    // rustls check in `TlsConfigBuilder::build` refuses it up front, for both transports.
+    let one = pki("CA one");
+    let two = pki("CA two");
+    let e = TlsConfig::builder()
+        .client_identity_pem(&one.client_pem.0, &two.client_pem.1)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            TlsConfigError::BadPem {
+                input: PemInput::ClientKey,
+                reason,
+            } if reason.contains("does not match")
+        ),
+        "{e}"
+    );
+}
+
+/// The same options on the async transport (`HyperTransport`, feature `tokio`), against
+/// the same loopback servers.
+#[cfg(feature = "tokio")]
+mod on_hyper {
+    use super::*;
+    use andal::AsyncTransport;
+    use andal::transport::{HyperTransport, HyperTransportError};
+
+    async fn get(
+        transport: &HyperTransport,
+        url: &str,
+    ) -> Result<andal::HttpResponse, andal::TransportError> {
+        let req = HttpRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            headers: vec![],
+            body: vec![],
+        };
+        transport.send(&req, Duration::from_secs(5), 1024).await
+    }
+
+    fn transport(tls: TlsConfig) -> HyperTransport {
+        HyperTransport::builder().tls(tls).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_private_ca_is_trusted_when_configured_and_only_then() {
+        let pki = pki("Bank A private CA");
+        let url = server(&pki, None, 2);
+
+        let err = get(&HyperTransport::default(), &url).await.unwrap_err();
+        assert_eq!(err.kind, FailureKind::Tls, "{err}");
+
+        let resp = get(&transport(trusting(&pki)), &url).await.unwrap();
+        assert_eq!((resp.status, &resp.body[..]), (200, &b"{\"ok\":true}"[..]));
+    }
+
+    #[tokio::test]
+    async fn custom_roots_replace_the_public_ones() {
+        let one = pki("CA one");
+        let two = pki("CA two");
+        let url = server(&one, None, 1);
+        let err = get(&transport(trusting(&two)), &url).await.unwrap_err();
+        assert_eq!(err.kind, FailureKind::Tls, "{err}");
+    }
+
+    #[tokio::test]
+    async fn mutual_tls_presents_the_client_certificate() {
+        let pki = pki("Bank A gateway CA");
+        let url = server(&pki, Some(&pki.ca_der), 2);
+
+        let err = get(&transport(trusting(&pki)), &url).await.unwrap_err();
+        assert_refused_without_client_certificate(&err);
+
+        let resp = get(&transport(with_client_certificate(&pki)), &url)
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 200);
+    }
+
+    #[tokio::test]
+    async fn the_platform_verifier_is_an_option_of_builds_that_have_it() {
+        let r = TlsConfig::builder().platform_verifier(true).build();
+        if !cfg!(feature = "platform-verifier") {
+            assert_eq!(r.unwrap_err(), TlsConfigError::PlatformVerifierUnavailable);
+            return;
+        }
+        let tls = r.unwrap();
+        match HyperTransport::builder().tls(tls).build() {
+            // The OS store does not know a CA generated a moment ago.
+            Ok(t) => {
+                let pki = pki("Unknown to the OS");
+                let url = server(&pki, None, 1);
+                assert_eq!(get(&t, &url).await.unwrap_err().kind, FailureKind::Tls);
+            }
+            // A machine without a system trust store: refused when built, with a reason.
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    HyperTransportError::Tls(TlsConfigError::PlatformVerifierFailed(_))
+                ),
+                "{e}"
+            ),
+        }
+    }
+
+    #[test]
+    fn a_proxy_url_is_checked_and_never_echoed() {
+        for bad in [
+            "::not a url:: secret-pw",
+            "socks5://user:secret-pw@127.0.0.1:1080",
+            "http://user:secret-pw@127.0.0.1:3128/path",
+            "http://user:secret-pw@",
+            "http://user:secret%zz@127.0.0.1:3128",
+        ] {
+            let builder = HyperTransport::builder().proxy(bad);
+            assert!(!format!("{builder:?}").contains("secret"), "{builder:?}");
+            let e = builder.build().unwrap_err();
+            assert!(matches!(e, HyperTransportError::Proxy(_)), "{bad}: {e}");
+            assert!(!e.to_string().contains("secret"));
+        }
+        let t = HyperTransport::builder()
+            .proxy("http://user:secret-pw@127.0.0.1:3128")
+            .build()
+            .unwrap();
+        let debug = format!("{t:?}");
+        assert!(
+            debug.contains("127.0.0.1:3128") && !debug.contains("secret"),
+            "{debug}"
+        );
+        // No scheme: http, port 80 when left out (as ureq reads it).
+        let t = HyperTransport::builder()
+            .proxy("proxy.bank.internal")
+            .build()
+            .unwrap();
+        assert!(format!("{t:?}").contains("proxy.bank.internal:80"));
+    }
+
+    /// Reads one request head from `s`: its first line and `Proxy-Authorization` value.
+    fn read_head(s: &mut std::net::TcpStream) -> (String, Option<String>) {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed early");
+            head.push(buf[0]);
+        }
+        let text = String::from_utf8(head).unwrap();
+        let line = text.lines().next().unwrap_or("").to_string();
+        let auth = text.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("proxy-authorization")
+                .then(|| value.trim().to_string())
+        });
+        (line, auth)
+    }
+
+    fn pipe(mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+    }
+
+    #[tokio::test]
+    async fn https_goes_through_a_connect_tunnel_with_the_proxy_credentials() {
+        let pki = pki("Bank A private CA");
+        let url = server(&pki, None, 1);
+        // A loopback proxy: accepts one CONNECT, dials the target, pipes both ways.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let (line, auth) = read_head(&mut s);
+            let target = line.split(' ').nth(1).unwrap().to_string();
+            let upstream = std::net::TcpStream::connect(target).unwrap();
+            s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            pipe(s.try_clone().unwrap(), upstream.try_clone().unwrap());
+            pipe(upstream, s);
+            (line, auth)
+        });
+        let t = HyperTransport::builder()
+            .tls(trusting(&pki))
+            .proxy(format!("http://teller:p%40ss@127.0.0.1:{port}"))
+            .build()
+            .unwrap();
+        // TLS end to end through the tunnel: the private CA still decides.
+        let resp = get(&t, &url).await.unwrap();
+        assert_eq!(resp.status, 200);
+        let (line, auth) = seen.join().unwrap();
+        let server_port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+        assert_eq!(line, format!("CONNECT localhost:{server_port} HTTP/1.1"));
+        // "teller:p@ss" (percent-decoded) in Basic.
+        assert_eq!(auth.as_deref(), Some("Basic dGVsbGVyOnBAc3M="));
+    }
+
+    #[tokio::test]
+    async fn plain_http_goes_to_the_proxy_in_absolute_form() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let head = read_head(&mut s);
+            s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            head
+        });
+        let t = HyperTransport::builder()
+            .proxy(format!("http://teller:pw@127.0.0.1:{port}"))
+            .build()
+            .unwrap();
+        // registry.example is never resolved: only the proxy is dialled.
+        let resp = get(&t, "http://registry.example/v1/health").await.unwrap();
+        assert_eq!(resp.status, 204);
+        let (line, auth) = seen.join().unwrap();
+        assert_eq!(line, "GET http://registry.example/v1/health HTTP/1.1");
+        assert_eq!(auth.as_deref(), Some("Basic dGVsbGVyOnB3"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_proxy_is_a_classified_transport_failure() {
+        // A port that was just free: nothing listens there.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let t = HyperTransport::builder()
+            .proxy(format!("http://user:secret-pw@127.0.0.1:{port}"))
+            .build()
+            .unwrap();
+        for url in [
+            "https://registry.example/v1/health",
+            "http://registry.example/",
+        ] {
+            let err = get(&t, url).await.unwrap_err();
+            assert_eq!(err.kind, FailureKind::Refused, "{err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
 }
