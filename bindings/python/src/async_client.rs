@@ -105,7 +105,7 @@ impl NativeAsyncClient {
 #[pymethods]
 impl NativeAsyncClient {
     #[new]
-    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None))]
+    #[pyo3(signature = (base_url, partner_id, api_key, *, deadline, attempt_timeout, allow_insecure_http, max_response_bytes=None, breaker=None, count_throttling_as_failure=false, retry=None, on_event=None, trust_roots=None, trust_cache_dir=None, journal_path=None, journal_key=None, fallback=None, ca_bundle=None, client_cert=None, client_key=None, platform_verifier=false, proxy=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -125,6 +125,11 @@ impl NativeAsyncClient {
         journal_path: Option<PathBuf>,
         journal_key: Option<Vec<u8>>,
         fallback: Option<FallbackSettings>,
+        ca_bundle: Option<PathBuf>,
+        client_cert: Option<PathBuf>,
+        client_key: Option<PathBuf>,
+        platform_verifier: bool,
+        proxy: Option<String>,
     ) -> PyResult<Self> {
         let builder = Settings {
             base_url: base_url.clone(),
@@ -143,11 +148,15 @@ impl NativeAsyncClient {
             journal_path,
             journal_key,
             fallback,
-            // TLS and proxy options configure the blocking client's built-in transport;
-            // the async one uses the core's default (WebPKI roots, no proxy).
-            tls: TlsSettings::default(),
+            tls: TlsSettings {
+                ca_bundle,
+                client_cert,
+                client_key,
+                platform_verifier,
+                proxy,
+            },
         }
-        .builder(py)?;
+        .async_builder(py)?;
         // The default async transport (hyper) and the journal's writer thread start in the
         // shared runtime's context.
         let client = {

@@ -606,8 +606,10 @@ struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// The built-in transport for these settings, or `None` when all are defaults.
-    fn transport(self, py: Python<'_>) -> PyResult<Option<Arc<dyn andal::Transport>>> {
+    /// The TLS settings and proxy URL to build a transport with, or `None` when all are
+    /// defaults (the core's default transport is used then). Files are read and PEM is
+    /// checked here, for both clients.
+    fn resolve(self, py: Python<'_>) -> PyResult<Option<(andal::tls::TlsConfig, Option<String>)>> {
         let read = |name: &'static str, path: &PathBuf| {
             std::fs::read(path).map_err(|e| {
                 config_error(py, name, &format!("cannot read {}: {e}", path.display()))
@@ -636,19 +638,17 @@ impl TlsSettings {
         if !custom {
             return Ok(None);
         }
-        let tls = tls.build().map_err(|e| {
-            let name = match &e {
-                andal::tls::TlsConfigError::BadPem { input, .. } => match input {
-                    andal::tls::PemInput::RootCertificates => "ca_bundle",
-                    andal::tls::PemInput::ClientCertificate => "client_cert",
-                    _ => "client_key",
-                },
-                _ => "platform_verifier",
-            };
-            config_error(py, name, &e.to_string())
-        })?;
+        let tls = tls.build().map_err(|e| tls_error(py, &e))?;
+        Ok(Some((tls, self.proxy)))
+    }
+
+    /// The blocking client's built-in transport (ureq) for these settings.
+    fn transport(self, py: Python<'_>) -> PyResult<Option<Arc<dyn andal::Transport>>> {
+        let Some((tls, proxy)) = self.resolve(py)? else {
+            return Ok(None);
+        };
         let mut builder = andal::transport::UreqTransport::builder().tls(tls);
-        if let Some(proxy) = self.proxy {
+        if let Some(proxy) = proxy {
             builder = builder.proxy(proxy);
         }
         let transport = builder
@@ -656,11 +656,59 @@ impl TlsSettings {
             .map_err(|e| config_error(py, "proxy", &e.to_string()))?;
         Ok(Some(Arc::new(transport)))
     }
+
+    /// The async client's built-in transport (hyper) for these settings.
+    fn async_transport(self, py: Python<'_>) -> PyResult<Option<Arc<dyn andal::AsyncTransport>>> {
+        let Some((tls, proxy)) = self.resolve(py)? else {
+            return Ok(None);
+        };
+        let mut builder = andal::transport::HyperTransport::builder().tls(tls);
+        if let Some(proxy) = proxy {
+            builder = builder.proxy(proxy);
+        }
+        let transport = builder.build().map_err(|e| match &e {
+            andal::transport::HyperTransportError::Tls(t) => tls_error(py, t),
+            _ => config_error(py, "proxy", &e.to_string()),
+        })?;
+        Ok(Some(Arc::new(transport)))
+    }
+}
+
+/// A TLS setting refused by the core, as a `ConfigError` naming the keyword argument.
+fn tls_error(py: Python<'_>, e: &andal::tls::TlsConfigError) -> PyErr {
+    let name = match e {
+        andal::tls::TlsConfigError::BadPem { input, .. } => match input {
+            andal::tls::PemInput::RootCertificates => "ca_bundle",
+            andal::tls::PemInput::ClientCertificate => "client_cert",
+            _ => "client_key",
+        },
+        _ => "platform_verifier",
+    };
+    config_error(py, name, &e.to_string())
 }
 
 impl Settings {
-    /// The core builder for these settings (every value validated into a `ConfigError`).
+    /// The core builder for the blocking client (every value validated into a
+    /// `ConfigError`), with the built-in transport the TLS and proxy settings ask for.
     fn builder(self, py: Python<'_>) -> PyResult<andal::ClientBuilder> {
+        let (builder, tls) = self.common(py)?;
+        Ok(match tls.transport(py)? {
+            Some(transport) => builder.transport(transport),
+            None => builder,
+        })
+    }
+
+    /// The same for the async client (hyper transport).
+    fn async_builder(self, py: Python<'_>) -> PyResult<andal::ClientBuilder> {
+        let (builder, tls) = self.common(py)?;
+        Ok(match tls.async_transport(py)? {
+            Some(transport) => builder.async_transport(transport),
+            None => builder,
+        })
+    }
+
+    /// Everything but the transport, and the TLS settings still to apply.
+    fn common(self, py: Python<'_>) -> PyResult<(andal::ClientBuilder, TlsSettings)> {
         let Settings {
             base_url,
             partner_id,
@@ -730,10 +778,7 @@ impl Settings {
         if let Some(settings) = fallback {
             builder = builder.fallback_policy(settings.build(py)?);
         }
-        if let Some(transport) = tls.transport(py)? {
-            builder = builder.transport(transport);
-        }
-        Ok(builder)
+        Ok((builder, tls))
     }
 }
 

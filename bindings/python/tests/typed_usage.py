@@ -102,3 +102,17 @@ def offline(url: str, root: str, token: str) -> int:
 def main() -> None:
     with andal.Client("https://registry.example", "bank-a", "key", deadline=5.0) as client:
         print(one, many, concurrent, client.partner_id, nik())
+
+
+async def behind_private_ca(url: str) -> bool:
+    # The async client takes the blocking client's TLS and proxy arguments.
+    async with andal.AsyncClient(
+        url, "bank-a", "key",
+        ca_bundle="/etc/bank/registry-ca.pem",
+        client_cert="/etc/bank/client.pem",
+        client_key="/etc/bank/client.key",
+        platform_verifier=False,
+        proxy="http://egress.bank.internal:3128",
+    ) as client:
+        d = await client.verify(nik="3316094507990001", full_name="Siti", birth_date="1999-07-05")
+        return d.is_match

@@ -126,6 +126,11 @@ class NativeAsyncClient:
         journal_path: Optional[str] = None,
         journal_key: Optional[bytes] = None,
         fallback: Optional[dict[str, Any]] = None,
+        ca_bundle: Optional[str] = None,
+        client_cert: Optional[str] = None,
+        client_key: Optional[str] = None,
+        platform_verifier: bool = False,
+        proxy: Optional[str] = None,
     ) -> "NativeAsyncClient": ...
     @property
     def base_url(self) -> str: ...

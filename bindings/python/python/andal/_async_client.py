@@ -57,6 +57,42 @@ class AsyncClient:
 
     >>> async with andal.AsyncClient(url, "demo-bank", key) as client:
     ...     d = await client.verify(nik="3316...", full_name="Siti", birth_date="1999-07-05")
+
+    Args:
+        The keyword arguments of :class:`andal.Client`, with the same defaults, validation
+        and exceptions (``help(andal.Client)`` has the long form):
+
+        base_url: The registry's base URL (``http://`` only with ``allow_insecure_http``).
+        partner_id: Your partner id at the registry.
+        api_key: Your API key (sent as a bearer token; never logged).
+        deadline: Total time per check in seconds, retries included (default 5.0).
+        attempt_timeout: Time per HTTP attempt in seconds (default 2.0).
+        allow_insecure_http: Allow an ``http://`` base URL (the sandbox, tests).
+        max_response_bytes: Largest registry response accepted (default 256 KiB).
+        breaker: Circuit-breaker settings (:class:`BreakerSettings`).
+        retry: Retry settings (:class:`RetrySettings`).
+        count_throttling_as_failure: Count HTTP 429 as a breaker failure.
+        on_event: Called with each resilience event as a dict; keep it quick.
+        trust_roots: Pinned issuer root keys (JWK) for offline attestation tokens.
+        trust_cache_dir: Where the verified keyset and revocation list are cached.
+        journal: Path of the encrypted journal of offline decisions.
+        journal_key: The journal's 32-byte key.
+        fallback: When an offline token may answer (:class:`FallbackPolicy`).
+        ca_bundle: Path of a PEM file of CA certificates to trust *instead of* the public
+            WebPKI roots (a bank's private CA), like ``requests``' ``verify=path``.
+        client_cert: Path of a PEM client certificate chain for mutual TLS; the file may
+            also hold the key (like ``requests``' ``cert=``).
+        client_key: Path of the client certificate's PEM private key, when not in
+            ``client_cert``.
+        platform_verifier: Verify the registry's certificate with the operating system's
+            verifier and trust store. Exclusive with ``ca_bundle``.
+        proxy: An HTTP proxy for every request, ``http://[user:password@]host:port``
+            (HTTPS goes through a CONNECT tunnel); ``HTTPS_PROXY`` is *not* read.
+
+    Raises:
+        ConfigError: a setting is invalid (its name is in ``setting``): e.g. an
+            unreadable or malformed ``ca_bundle``, a key that does not match
+            ``client_cert``, a bad proxy URL.
     """
 
     def __init__(
@@ -78,6 +114,11 @@ class AsyncClient:
         journal: Optional[Union[str, "os.PathLike[str]"]] = None,
         journal_key: Optional[bytes] = None,
         fallback: Optional[FallbackPolicy] = None,
+        ca_bundle: Optional[Union[str, "os.PathLike[str]"]] = None,
+        client_cert: Optional[Union[str, "os.PathLike[str]"]] = None,
+        client_key: Optional[Union[str, "os.PathLike[str]"]] = None,
+        platform_verifier: bool = False,
+        proxy: Optional[str] = None,
     ) -> None:
         self._native = _andal.NativeAsyncClient(
             base_url,
@@ -97,6 +138,11 @@ class AsyncClient:
                 journal=journal,
                 journal_key=journal_key,
                 fallback=fallback,
+                ca_bundle=ca_bundle,
+                client_cert=client_cert,
+                client_key=client_key,
+                platform_verifier=platform_verifier,
+                proxy=proxy,
             ),
         )
         self._deadline = float(deadline)

@@ -119,7 +119,8 @@ class Client:
 
     Raises:
         ConfigError: a setting is invalid (its name is in ``setting``): e.g. an
-            unreadable or malformed ``ca_bundle``, a bad proxy URL.
+            unreadable or malformed ``ca_bundle``, a key that does not match
+            ``client_cert``, a bad proxy URL.
     """
 
     def __init__(
@@ -165,12 +166,12 @@ class Client:
                 journal=journal,
                 journal_key=journal_key,
                 fallback=fallback,
+                ca_bundle=ca_bundle,
+                client_cert=client_cert,
+                client_key=client_key,
+                platform_verifier=platform_verifier,
+                proxy=proxy,
             ),
-            ca_bundle=None if ca_bundle is None else os.fspath(ca_bundle),
-            client_cert=None if client_cert is None else os.fspath(client_cert),
-            client_key=None if client_key is None else os.fspath(client_key),
-            platform_verifier=bool(platform_verifier),
-            proxy=proxy,
         )
         self._deadline = float(deadline)
 
@@ -415,6 +416,11 @@ def _native_options(
     journal: Optional[Union[str, "os.PathLike[str]"]],
     journal_key: Optional[bytes],
     fallback: Optional[FallbackPolicy],
+    ca_bundle: Optional[Union[str, "os.PathLike[str]"]],
+    client_cert: Optional[Union[str, "os.PathLike[str]"]],
+    client_key: Optional[Union[str, "os.PathLike[str]"]],
+    platform_verifier: bool,
+    proxy: Optional[str],
 ) -> Dict[str, Any]:
     """The keyword arguments of the native constructors (``NativeClient`` and
     ``NativeAsyncClient`` take the same) for the public constructors' options."""
@@ -434,6 +440,11 @@ def _native_options(
         journal_path=None if journal is None else os.fspath(journal),
         journal_key=None if journal_key is None else bytes(journal_key),
         fallback=None if fallback is None else dataclasses.asdict(fallback),
+        ca_bundle=None if ca_bundle is None else os.fspath(ca_bundle),
+        client_cert=None if client_cert is None else os.fspath(client_cert),
+        client_key=None if client_key is None else os.fspath(client_key),
+        platform_verifier=bool(platform_verifier),
+        proxy=proxy,
     )
 
 
