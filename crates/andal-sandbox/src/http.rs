@@ -1,4 +1,4 @@
-//! A deliberately small HTTP/1.1 server layer on `std::net` + `httparse`.
+//! A deliberately small HTTP/1.1 server layer on tokio's `TcpStream` + `httparse`.
 //!
 //! Why hand-written instead of a framework: the faults need byte-level control of the
 //! connection (close the listening socket, hang after reading a request, cut a response
@@ -7,15 +7,20 @@
 //! for the API: keep-alive, `Content-Length` request bodies (no chunked requests), and
 //! a body-size limit enforced before the body is read.
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
+use std::time::Duration;
 
 use andal::api::{PROBLEM_CONTENT_TYPE, Problem};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::config::MAX_BODY_BYTES;
 
 /// Largest accepted request head (request line + headers).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// A read that waits longer than this ends the connection (idle keep-alive connections
+/// included), as `SO_RCVTIMEO` did on the blocking server.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request body: read, or left unread because it is too large.
 #[derive(Debug)]
@@ -69,6 +74,15 @@ pub(crate) struct Conn {
     buf: Vec<u8>,
 }
 
+/// A parsed request head, owned (nothing borrowed from the buffer across an await).
+struct Head {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    http10: bool,
+}
+
 impl Conn {
     pub fn new(stream: TcpStream) -> Self {
         Conn {
@@ -77,51 +91,73 @@ impl Conn {
         }
     }
 
-    fn fill(&mut self) -> Result<usize, ReadError> {
-        let mut chunk = [0u8; 4096];
-        match self.stream.read(&mut chunk) {
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(n)
+    /// Read more bytes into the buffer (at most 4 KiB at a time, as before).
+    async fn fill(&mut self) -> Result<usize, ReadError> {
+        let start = self.buf.len();
+        self.buf.resize(start + 4096, 0);
+        let read = self.stream.read(&mut self.buf[start..]);
+        let n = match tokio::time::timeout(IDLE_TIMEOUT, read).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                self.buf.truncate(start);
+                return Ok(1); // try again
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(1),
-            Err(_) => Err(ReadError::Io),
+            Ok(Err(_)) | Err(_) => {
+                self.buf.truncate(start);
+                return Err(ReadError::Io);
+            }
+        };
+        self.buf.truncate(start + n);
+        Ok(n)
+    }
+
+    /// Parse a complete head from the buffer, if there is one.
+    fn parse_head(&mut self) -> Result<Option<Head>, ReadError> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&self.buf) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let method = req.method.unwrap_or("").to_owned();
+                let target = req.path.unwrap_or("/");
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let (path, query) = (path.to_owned(), query.to_owned());
+                let http10 = req.version == Some(0);
+                let headers: Vec<(String, String)> = req
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).trim().to_owned(),
+                        )
+                    })
+                    .collect();
+                self.buf.drain(..head_len);
+                Ok(Some(Head {
+                    method,
+                    path,
+                    query,
+                    headers,
+                    http10,
+                }))
+            }
+            Ok(httparse::Status::Partial) => {
+                if self.buf.len() > MAX_HEAD_BYTES {
+                    return Err(ReadError::Bad("request head too large"));
+                }
+                Ok(None)
+            }
+            Err(_) => Err(ReadError::Bad("malformed HTTP request")),
         }
     }
 
     /// Read one request.
-    pub fn read_request(&mut self) -> Result<Request, ReadError> {
+    pub async fn read_request(&mut self) -> Result<Request, ReadError> {
         loop {
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut req = httparse::Request::new(&mut headers);
-            match req.parse(&self.buf) {
-                Ok(httparse::Status::Complete(head_len)) => {
-                    let method = req.method.unwrap_or("").to_owned();
-                    let target = req.path.unwrap_or("/");
-                    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-                    let (path, query) = (path.to_owned(), query.to_owned());
-                    let http10 = req.version == Some(0);
-                    let headers: Vec<(String, String)> = req
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_owned(),
-                            )
-                        })
-                        .collect();
-                    self.buf.drain(..head_len);
-                    return self.finish(method, path, query, headers, http10);
-                }
-                Ok(httparse::Status::Partial) => {
-                    if self.buf.len() > MAX_HEAD_BYTES {
-                        return Err(ReadError::Bad("request head too large"));
-                    }
-                }
-                Err(_) => return Err(ReadError::Bad("malformed HTTP request")),
+            if let Some(head) = self.parse_head()? {
+                return self.finish(head).await;
             }
-            if self.fill()? == 0 {
+            if self.fill().await? == 0 {
                 return Err(if self.buf.is_empty() {
                     ReadError::Closed
                 } else {
@@ -131,14 +167,14 @@ impl Conn {
         }
     }
 
-    fn finish(
-        &mut self,
-        method: String,
-        path: String,
-        query: String,
-        headers: Vec<(String, String)>,
-        http10: bool,
-    ) -> Result<Request, ReadError> {
+    async fn finish(&mut self, head: Head) -> Result<Request, ReadError> {
+        let Head {
+            method,
+            path,
+            query,
+            headers,
+            http10,
+        } = head;
         let get = |n: &str| {
             headers
                 .iter()
@@ -162,19 +198,20 @@ impl Conn {
                 .parse::<usize>()
                 .map_err(|_| ReadError::Bad("invalid Content-Length"))?,
         };
+        let expect = get("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         let body = if len > MAX_BODY_BYTES {
             // Not read: the connection cannot be reused.
             keep_alive = false;
             Body::TooLarge
         } else {
-            let expect = get("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
             if expect && len > self.buf.len() {
                 self.stream
                     .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .await
                     .map_err(|_| ReadError::Io)?;
             }
             while self.buf.len() < len {
-                if self.fill()? == 0 {
+                if self.fill().await? == 0 {
                     return Err(ReadError::Bad("connection closed mid-body"));
                 }
             }
@@ -251,12 +288,16 @@ impl Response {
         h.into_bytes()
     }
 
-    /// Write the whole response.
-    pub fn write_to(&self, w: &mut impl Write, keep_alive: bool) -> io::Result<()> {
+    /// Write the whole response (one write of head and body).
+    pub async fn write_to(
+        &self,
+        w: &mut (impl AsyncWrite + Unpin),
+        keep_alive: bool,
+    ) -> io::Result<()> {
         let mut out = self.head(keep_alive, self.body.len() as u64);
         out.extend_from_slice(&self.body);
-        w.write_all(&out)?;
-        w.flush()
+        w.write_all(&out).await?;
+        w.flush().await
     }
 }
 

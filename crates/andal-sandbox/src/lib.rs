@@ -17,9 +17,11 @@
 //! # Ok::<(), andal_sandbox::SandboxError>(())
 //! ```
 //!
-//! The HTTP layer is written by hand on `std::net` and `httparse` (see `http.rs` and
+//! The HTTP layer is written by hand on tokio's sockets and `httparse` (see `http.rs` and
 //! `docs/sandbox.md`): the faults need byte-level control of sockets that a framework
-//! would hide.
+//! would hide. The sandbox owns a small tokio runtime (an acceptor thread and two
+//! workers: 3 OS threads whatever the number of connections), started and stopped by
+//! [`start`] and [`Sandbox::stop`]; callers need no runtime of their own.
 #![warn(missing_docs)]
 
 mod accounting;
@@ -32,8 +34,9 @@ mod registry;
 mod server;
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -49,6 +52,11 @@ pub use registry::{
 };
 
 use server::Shared;
+
+/// Worker threads of the sandbox's runtime: the connection tasks run there (the acceptor
+/// runs on its own thread), so a sandbox uses 3 OS threads however many connections it
+/// holds.
+const SERVER_WORKERS: usize = 2;
 
 /// Why the sandbox could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +130,13 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         (None, Some(i)) => Some(i.clone() as Arc<dyn Attester>),
         (None, None) => None,
     };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|source| {
-        SandboxError::Bind {
-            port: config.port,
-            source,
-        }
-    })?;
+    let listener =
+        server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).map_err(|source| {
+            SandboxError::Bind {
+                port: config.port,
+                source,
+            }
+        })?;
     let addr = listener.local_addr()?;
     let mut shared = Shared::new(
         registry,
@@ -140,10 +149,21 @@ pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
     );
     shared.require_partner_id = config.require_partner_id;
     let shared = Arc::new(shared);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(SERVER_WORKERS)
+        .thread_name("sandbox-worker")
+        .enable_io()
+        .enable_time()
+        .build()?;
     let sh = Arc::clone(&shared);
+    // The runtime lives and dies on this thread, never in a caller's async context
+    // (dropping a runtime there panics).
     let acceptor = std::thread::Builder::new()
         .name("sandbox-accept".into())
-        .spawn(move || server::accept_loop(sh, listener))?;
+        .spawn(move || {
+            runtime.block_on(server::accept_loop(sh, listener));
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        })?;
     tracing::info!(
         %addr,
         people = shared.registry.len(),
@@ -227,13 +247,8 @@ impl Sandbox {
     pub fn stop(&self) {
         let handle = self.acceptor.lock().take();
         let Some(handle) = handle else { return };
-        self.shared
-            .stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.shared.notify_all();
-        self.shared.wake_acceptor();
+        self.shared.begin_stop();
         let _ = handle.join();
-        self.shared.close_all_conns();
         tracing::info!(addr = %self.shared.addr, "sandbox stopped");
     }
 }

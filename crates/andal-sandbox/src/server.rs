@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,6 +13,9 @@ use andal::query::normalize_name;
 use parking_lot::{Condvar, Mutex};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 use crate::accounting::{Accounting, PartnerAccounting};
 use crate::config::{Attester, PartnerConfig};
@@ -21,8 +23,12 @@ use crate::fault::{Fault, FaultState, down_now};
 use crate::http::{Body, Conn, ReadError, Request, Response};
 use crate::registry::{Person, Registry};
 
-/// Idle keep-alive connections are closed after this long without a request.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Listen backlog asked for; the kernel caps it (`net.core.somaxconn`, 4096 by default on
+/// Linux since 5.4). A burst of thousands of connects must wait in the backlog, not be
+/// dropped and retransmitted after 1 s / 3 s.
+const LISTEN_BACKLOG: i32 = 8192;
+/// How long a down switch or a stop waits for open connections to close.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// Largest `n` for `GET /admin/sample`.
 const MAX_SAMPLE: usize = 1000;
 
@@ -38,7 +44,7 @@ struct IdemStore {
     inserts: u64,
 }
 
-/// State shared by the handle, the acceptor and the connection threads.
+/// State shared by the handle, the acceptor and the connection tasks.
 pub(crate) struct Shared {
     pub registry: Arc<Registry>,
     partners_by_key: HashMap<String, PartnerConfig>,
@@ -49,12 +55,17 @@ pub(crate) struct Shared {
     pub require_partner_id: bool,
     pub addr: SocketAddr,
     pub fault: Mutex<FaultState>,
-    pub fault_cv: Condvar,
+    /// Signalled on every fault switch, listener change and stop: wakes the acceptor,
+    /// hung and slow requests and the async waiters (each subscribes, then checks state).
+    changes: watch::Sender<()>,
     pub stopping: AtomicBool,
-    listener_open: Mutex<bool>,
+    /// Where the listener is (the blocking waits of `Sandbox::set_fault` use the condvar).
+    listener: Mutex<ListenerState>,
     listener_cv: Condvar,
-    conns: Mutex<HashMap<u64, TcpStream>>,
-    next_conn: AtomicU64,
+    /// Bumped to close every open connection (down, stop).
+    close_conns: watch::Sender<u64>,
+    /// Connection tasks alive.
+    live_conns: watch::Sender<usize>,
     pub accounting: Mutex<Accounting>,
     idem: Mutex<IdemStore>,
     error_rng: Mutex<ChaCha8Rng>,
@@ -70,9 +81,22 @@ enum Outcome {
     Reset,
 }
 
-/// Work done after the response is written (a fault that closes this very connection).
+/// The listening socket, as the fault switches wait for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListenerState {
+    Open,
+    /// Dropped; its connections are being closed. A switch back to serving waits for
+    /// `Open` (not just "not closed"), a `Down` for `Closed`.
+    Closing,
+    Closed,
+}
+
+/// A fault switch asked for by an admin request.
 enum After {
-    SetFault(Option<Fault>),
+    /// Switched before the answer, so the caller sees it in force.
+    SwitchBeforeAnswer(Option<Fault>),
+    /// Switched once the answer is written (a fault that closes this very connection).
+    SwitchAfterAnswer(Option<Fault>),
 }
 
 impl Shared {
@@ -110,12 +134,12 @@ impl Shared {
                 set_at: Instant::now(),
                 generation: 0,
             }),
-            fault_cv: Condvar::new(),
+            changes: watch::Sender::new(()),
             stopping: AtomicBool::new(false),
-            listener_open: Mutex::new(true),
+            listener: Mutex::new(ListenerState::Open),
             listener_cv: Condvar::new(),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
+            close_conns: watch::Sender::new(0),
+            live_conns: watch::Sender::new(0),
             accounting: Mutex::new(accounting),
             idem: Mutex::new(IdemStore::default()),
             error_rng: Mutex::new(error_rng(seed)),
@@ -129,37 +153,42 @@ impl Shared {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Switch the fault. Returns once a `Down` has closed the listener, or once a cleared
-    /// fault has re-bound it (at most ~2 s).
-    pub fn set_fault(self: &Arc<Self>, fault: Option<Fault>) {
+    /// Switch the fault (no wait). Returns the fault now in force.
+    fn switch_fault(&self, fault: Option<Fault>) -> Option<Fault> {
         let fault = fault.map(Fault::clamped);
-        let generation = {
+        {
             let mut st = self.fault.lock();
             // The error draws restart with every switch: same seed, same sequence.
             *self.error_rng.lock() = error_rng(self.seed);
             st.fault = fault.clone();
             st.set_at = Instant::now();
             st.generation += 1;
-            st.generation
-        };
-        self.fault_cv.notify_all();
+        }
+        self.changes.send_replace(());
         tracing::info!(
             fault = fault.as_ref().map_or("none", Fault::label),
             "sandbox fault switched"
         );
-        match fault {
-            Some(Fault::Down) => {
-                self.wake_acceptor();
-                self.wait_listener(false);
-            }
-            Some(Fault::Flapping { .. }) => {
-                self.wake_acceptor();
-                let sh = Arc::clone(self);
-                let _ = std::thread::Builder::new()
-                    .name("sandbox-flapping".into())
-                    .spawn(move || flapping_ticker(&sh, generation));
-            }
+        fault
+    }
+
+    /// Switch the fault. Returns once a `Down` has closed the listener (and every open
+    /// connection), or once a cleared fault has re-bound it (at most ~2 s). Blocks the
+    /// calling thread: for the public API, never called on the sandbox's runtime.
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        match self.switch_fault(fault) {
+            Some(Fault::Down) => self.wait_listener(false),
+            Some(Fault::Flapping { .. }) => {}
             _ => self.wait_listener(true),
+        }
+    }
+
+    /// [`Shared::set_fault`] for the admin endpoints (on the runtime: waits without blocking).
+    async fn set_fault_async(&self, fault: Option<Fault>) {
+        match self.switch_fault(fault) {
+            Some(Fault::Down) => self.wait_listener_async(false).await,
+            Some(Fault::Flapping { .. }) => {}
+            _ => self.wait_listener_async(true).await,
         }
     }
 
@@ -167,37 +196,93 @@ impl Shared {
         self.fault.lock().fault.clone()
     }
 
-    fn set_listener_open(&self, open: bool) {
-        *self.listener_open.lock() = open;
+    fn fault_and_generation(&self) -> (Option<Fault>, u64) {
+        let st = self.fault.lock();
+        (st.fault.clone(), st.generation)
+    }
+
+    fn generation(&self) -> u64 {
+        self.fault.lock().generation
+    }
+
+    fn listener_state(&self) -> ListenerState {
+        *self.listener.lock()
+    }
+
+    fn set_listener(&self, state: ListenerState) {
+        *self.listener.lock() = state;
         self.listener_cv.notify_all();
+        self.changes.send_replace(());
     }
 
     fn wait_listener(&self, open: bool) {
+        let want = if open {
+            ListenerState::Open
+        } else {
+            ListenerState::Closed
+        };
         let deadline = Instant::now() + Duration::from_secs(2);
-        let mut g = self.listener_open.lock();
-        while *g != open && !self.stopping() {
+        let mut g = self.listener.lock();
+        while *g != want && !self.stopping() {
             if self.listener_cv.wait_until(&mut g, deadline).timed_out() {
                 break;
             }
         }
     }
 
-    /// Unblock the acceptor's `accept()` with a throwaway connection.
-    pub fn wake_acceptor(&self) {
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-    }
-
-    /// Notify every waiter (hung and slow requests, the acceptor) that something changed.
-    pub fn notify_all(&self) {
-        drop(self.fault.lock());
-        self.fault_cv.notify_all();
-    }
-
-    pub fn close_all_conns(&self) {
-        let conns: Vec<TcpStream> = self.conns.lock().drain().map(|(_, s)| s).collect();
-        for s in conns {
-            let _ = s.shutdown(Shutdown::Both);
+    async fn wait_listener_async(&self, open: bool) {
+        let want = if open {
+            ListenerState::Open
+        } else {
+            ListenerState::Closed
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let mut changes = self.changes.subscribe();
+        while self.listener_state() != want && !self.stopping() {
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => break,
+            }
         }
+    }
+
+    /// Start stopping: the acceptor closes the listener and every connection, hung and
+    /// slow requests give up.
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.changes.send_replace(());
+    }
+
+    /// Close every open connection (FIN, as `shutdown(Both)`), and wait (at most
+    /// [`CLOSE_WAIT`]) until their tasks have ended.
+    async fn close_all_conns(&self) {
+        let mut live = self.live_conns.subscribe();
+        self.close_conns.send_modify(|epoch| *epoch += 1);
+        let _ = tokio::time::timeout(CLOSE_WAIT, live.wait_for(|n| *n == 0)).await;
+    }
+
+    /// Wait until the fault is switched (or the sandbox stops).
+    async fn wait_for_switch(&self, generation: u64) {
+        let mut changes = self.changes.subscribe();
+        while self.generation() == generation && !self.stopping() {
+            if changes.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Sleep until `until`, cut short only by a stop. Returns false if stopping.
+    async fn sleep_unless_stopping(&self, until: Instant) -> bool {
+        let mut changes = self.changes.subscribe();
+        let sleep = tokio::time::sleep_until(until.into());
+        tokio::pin!(sleep);
+        while !self.stopping() {
+            tokio::select! {
+                () = &mut sleep => return true,
+                r = changes.changed() => if r.is_err() { break },
+            }
+        }
+        false
     }
 
     fn partner_of(&self, req: &Request) -> Result<&PartnerConfig, Problem> {
@@ -268,173 +353,178 @@ fn error_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ 0xE770_0000_0000_0001)
 }
 
-/// Wakes the acceptor at the start of every down phase of a flapping schedule.
-fn flapping_ticker(sh: &Arc<Shared>, generation: u64) {
-    loop {
-        let mut st = sh.fault.lock();
-        if st.generation != generation || sh.stopping() {
-            return;
-        }
-        let (down, next) = down_now(&st, Instant::now());
-        let Some(next) = next else { return };
-        sh.fault_cv.wait_until(&mut st, next);
-        if st.generation != generation || sh.stopping() {
-            return;
-        }
-        let (now_down, _) = down_now(&st, Instant::now());
-        drop(st);
-        if now_down && !down {
-            sh.wake_acceptor();
-        }
+/// Bind the listening socket with a large backlog (std's `TcpListener::bind` asks for 128).
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does on Unix, so the port can be re-bound right after closing.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Sleep until `at`, or forever.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    // std sets SO_REUSEADDR on Unix, so the port can be re-bound right after closing.
-    TcpListener::bind(addr)
-}
-
-/// The acceptor: owns the listening socket, closes it while down, re-binds after.
-pub(crate) fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
-    let mut listener = Some(listener);
+/// The acceptor: owns the listening socket, closes it while down (flapping phases
+/// included, woken by its own timer), re-binds after. Returns once stopped, with the
+/// listener and every connection closed.
+pub(crate) async fn accept_loop(sh: Arc<Shared>, listener: std::net::TcpListener) {
+    let mut listener = match TcpListener::from_std(listener) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(error = %e, "sandbox listener not registered; re-binding");
+            None
+        }
+    };
     loop {
+        // Subscribe before reading the state: a switch after this point wakes us.
+        let mut changes = sh.changes.subscribe();
         if sh.stopping() {
             break;
         }
-        let (down, _) = down_now(&sh.fault.lock(), Instant::now());
+        let (down, next) = down_now(&sh.fault.lock(), Instant::now());
         if down {
-            if listener.take().is_some() {
-                sh.close_all_conns();
-                sh.set_listener_open(false);
+            if listener.is_some() {
+                // Closing before the socket goes: whoever sees a refusal sees `Closing`.
+                sh.set_listener(ListenerState::Closing);
+                listener = None;
+                sh.close_all_conns().await;
+                sh.set_listener(ListenerState::Closed);
                 tracing::info!(addr = %sh.addr, "sandbox listener closed (down)");
+                continue;
             }
-            let mut st = sh.fault.lock();
-            if sh.stopping() {
-                break;
-            }
-            match down_now(&st, Instant::now()) {
-                (false, _) => continue,
-                (true, Some(t)) => {
-                    sh.fault_cv.wait_until(&mut st, t);
+            match next {
+                Some(_) => {
+                    tokio::select! {
+                        _ = changes.changed() => {}
+                        () = sleep_until_opt(next) => {}
+                    }
                 }
-                (true, None) => {
-                    sh.fault_cv.wait_for(&mut st, Duration::from_millis(500));
+                None => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(500), changes.changed()).await;
                 }
             }
             continue;
         }
         let l = match listener.as_ref() {
             Some(l) => l,
-            None => match bind(sh.addr) {
+            None => match bind(sh.addr).and_then(TcpListener::from_std) {
                 Ok(l) => {
                     tracing::info!(addr = %sh.addr, "sandbox listener re-bound");
-                    sh.set_listener_open(true);
+                    sh.set_listener(ListenerState::Open);
                     listener.insert(l)
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "sandbox could not re-bind; retrying");
-                    std::thread::sleep(Duration::from_millis(20));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
             },
         };
-        match l.accept() {
-            Ok((stream, _peer)) => {
-                if sh.stopping() {
-                    break;
+        tokio::select! {
+            accepted = l.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    if sh.stopping() {
+                        break;
+                    }
+                    if down_now(&sh.fault.lock(), Instant::now()).0 {
+                        continue; // dropped; the loop closes the listener
+                    }
+                    sh.accounting.lock().connections_accepted += 1;
+                    let closed = sh.close_conns.subscribe();
+                    let guard = LiveConn::new(Arc::clone(&sh));
+                    tokio::spawn(async move {
+                        serve_conn(&guard.0, stream, closed).await;
+                        drop(guard);
+                    });
                 }
-                if down_now(&sh.fault.lock(), Instant::now()).0 {
-                    continue; // dropped; the loop closes the listener
+                Err(e) => {
+                    if sh.stopping() {
+                        break;
+                    }
+                    // E.g. out of file descriptors: back off a little.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
-                sh.accounting.lock().connections_accepted += 1;
-                let id = sh.next_conn.fetch_add(1, Ordering::Relaxed);
-                if let Ok(clone) = stream.try_clone() {
-                    sh.conns.lock().insert(id, clone);
-                }
-                let sh2 = Arc::clone(&sh);
-                let spawned = std::thread::Builder::new()
-                    .name("sandbox-conn".into())
-                    .spawn(move || serve_conn(&sh2, id, stream));
-                if spawned.is_err() {
-                    sh.conns.lock().remove(&id);
-                }
-            }
-            Err(e) => {
-                if sh.stopping() {
-                    break;
-                }
-                tracing::debug!(error = %e, "accept failed");
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            },
+            _ = changes.changed() => {}
+            // A flapping up phase ends.
+            () = sleep_until_opt(next) => {}
         }
     }
+    sh.set_listener(ListenerState::Closing);
     drop(listener);
-    sh.close_all_conns();
-    sh.set_listener_open(false);
+    sh.close_all_conns().await;
+    sh.set_listener(ListenerState::Closed);
 }
 
-fn serve_conn(sh: &Arc<Shared>, id: u64, stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+/// Counts a connection task as alive until dropped (also when the runtime drops it).
+struct LiveConn(Arc<Shared>);
+
+impl LiveConn {
+    fn new(sh: Arc<Shared>) -> Self {
+        sh.live_conns.send_modify(|n| *n += 1);
+        LiveConn(sh)
+    }
+}
+
+impl Drop for LiveConn {
+    fn drop(&mut self) {
+        self.0.live_conns.send_modify(|n| *n -= 1);
+    }
+}
+
+async fn serve_conn(sh: &Arc<Shared>, stream: TcpStream, mut closed: watch::Receiver<u64>) {
     let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(stream);
-    let mut reset = false;
+    let outcome = tokio::select! {
+        outcome = conn_loop(sh, &mut conn) => outcome,
+        // Down or stop: close at once, whatever the request is doing (hung, slowed,
+        // streaming).
+        _ = closed.changed() => Outcome::Close,
+    };
+    let sock = socket2::SockRef::from(&conn.stream);
+    if matches!(outcome, Outcome::Reset) {
+        // RST instead of FIN: SO_LINGER 0, then close (on drop).
+        let _ = sock.set_linger(Some(Duration::ZERO));
+    } else {
+        let _ = sock.shutdown(Shutdown::Both);
+    }
+}
+
+async fn conn_loop(sh: &Arc<Shared>, conn: &mut Conn) -> Outcome {
     loop {
         if sh.stopping() {
-            break;
+            return Outcome::Close;
         }
-        let req = match conn.read_request() {
+        let req = match conn.read_request().await {
             Ok(r) => r,
-            Err(ReadError::Closed | ReadError::Io) => break,
+            Err(ReadError::Closed | ReadError::Io) => return Outcome::Close,
             Err(ReadError::Bad(msg)) => {
                 let resp = Response::problem(&Problem::new(ProblemCode::InvalidInput, msg));
-                let _ = resp.write_to(&mut conn.stream, false);
-                break;
+                let _ = resp.write_to(&mut conn.stream, false).await;
+                return Outcome::Close;
             }
         };
-        match handle(sh, &req, &mut conn.stream) {
+        match handle(sh, &req, &mut conn.stream).await {
             Outcome::Continue if req.keep_alive => {}
-            Outcome::Continue | Outcome::Close => break,
-            Outcome::Reset => {
-                reset = true;
-                break;
-            }
+            Outcome::Continue | Outcome::Close => return Outcome::Close,
+            Outcome::Reset => return Outcome::Reset,
         }
-    }
-    sh.conns.lock().remove(&id);
-    if reset {
-        reset_connection(&conn.stream);
-    } else {
-        let _ = conn.stream.shutdown(Shutdown::Both);
     }
 }
 
-/// Close with an RST (SO_LINGER 0) instead of a FIN.
-fn reset_connection(stream: &TcpStream) {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: valid fd owned by `stream`, pointer and length describe `linger`.
-        unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            );
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-}
-
-fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
+async fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
     let is_v1 = req.path.starts_with("/v1/");
     let is_checks = req.path == api::CHECKS_PATH;
     let partner: Option<PartnerConfig> = if is_checks {
@@ -443,7 +533,12 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
         None
     };
     let partner_id = partner.as_ref().map(|p| p.partner_id.as_str());
-    let fault = if is_v1 { sh.current_fault() } else { None };
+    // The fault and its generation read together: a hang waits for the next switch.
+    let (fault, generation) = if is_v1 {
+        sh.fault_and_generation()
+    } else {
+        (None, 0)
+    };
     {
         let mut a = sh.accounting.lock();
         // Also published through the `metrics` facade (`andal sandbox --metrics`); no-ops
@@ -476,21 +571,13 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
         match fault {
             Fault::Hang => {
                 tracing::debug!(path = %req.path, "fault: hanging request");
-                let mut st = sh.fault.lock();
-                let generation = st.generation;
-                while st.generation == generation && !sh.stopping() {
-                    sh.fault_cv.wait_for(&mut st, Duration::from_secs(1));
-                }
+                sh.wait_for_switch(generation).await;
                 return Outcome::Close;
             }
             Fault::Slow { latency_ms } => {
+                // The whole delay even if the fault is switched meanwhile; a stop cuts it.
                 let until = Instant::now() + Duration::from_millis(latency_ms);
-                let mut st = sh.fault.lock();
-                while Instant::now() < until && !sh.stopping() {
-                    sh.fault_cv.wait_until(&mut st, until);
-                }
-                drop(st);
-                if sh.stopping() {
+                if !sh.sleep_unless_stopping(until).await {
                     return Outcome::Close;
                 }
             }
@@ -505,7 +592,7 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
                     let mut p = Problem::new(code, "injected fault: registry back end error");
                     p.status = status;
                     record(status);
-                    return write(stream, &Response::problem(&p), req.keep_alive);
+                    return write(stream, &Response::problem(&p), req.keep_alive).await;
                 }
             }
             Fault::Throttle { retry_after_secs } => {
@@ -516,27 +603,27 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
                 record(429);
                 let resp =
                     Response::problem(&p).with_header("Retry-After", retry_after_secs.to_string());
-                return write(stream, &resp, req.keep_alive);
+                return write(stream, &resp, req.keep_alive).await;
             }
             Fault::MalformedJson => {
                 record(200);
                 let body =
                     br#"{"request_id":"sbx-malformed","verdict":"match","fields":{"nik":"SESU"#;
                 let resp = Response::new(200, "application/json", body.to_vec());
-                return write(stream, &resp, req.keep_alive);
+                return write(stream, &resp, req.keep_alive).await;
             }
             Fault::Oversized { bytes } => {
                 record(200);
-                return stream_oversized(stream, bytes, req.keep_alive);
+                return stream_oversized(stream, bytes, req.keep_alive).await;
             }
             Fault::ResetMidBody => {
                 let (resp, _) = route(sh, req, partner.as_ref());
                 record(resp.status);
                 let head = resp.head(false, resp.body.len() as u64);
                 let half = &resp.body[..resp.body.len() / 2];
-                let _ = stream.write_all(&head);
-                let _ = stream.write_all(half);
-                let _ = stream.flush();
+                let _ = stream.write_all(&head).await;
+                let _ = stream.write_all(half).await;
+                let _ = stream.flush().await;
                 return Outcome::Reset;
             }
             // Listener-level faults; a request that slipped in is served normally.
@@ -545,24 +632,39 @@ fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
     }
 
     let (resp, after) = route(sh, req, partner.as_ref());
+    let after = match after {
+        Some(After::SwitchBeforeAnswer(f)) => {
+            sh.set_fault_async(f).await;
+            None
+        }
+        Some(After::SwitchAfterAnswer(f)) => Some(f),
+        None => None,
+    };
     record(resp.status);
-    let outcome = write(stream, &resp, req.keep_alive);
-    if let Some(After::SetFault(f)) = after {
-        sh.set_fault(f);
+    let outcome = write(stream, &resp, req.keep_alive).await;
+    if let Some(f) = after {
+        sh.set_fault_async(f).await;
     }
     outcome
 }
 
-fn write(stream: &mut TcpStream, resp: &Response, keep_alive: bool) -> Outcome {
-    match resp.write_to(stream, keep_alive) {
+async fn write(stream: &mut TcpStream, resp: &Response, keep_alive: bool) -> Outcome {
+    match resp.write_to(stream, keep_alive).await {
         Ok(()) if keep_alive => Outcome::Continue,
         _ => Outcome::Close,
     }
 }
 
-fn stream_oversized(stream: &mut TcpStream, bytes: u64, keep_alive: bool) -> Outcome {
+/// The padding of oversized bodies, written in chunks of this size.
+static PADDING: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+
+async fn stream_oversized(stream: &mut TcpStream, bytes: u64, keep_alive: bool) -> Outcome {
     let resp = Response::new(200, "application/json", Vec::new());
-    if stream.write_all(&resp.head(keep_alive, bytes)).is_err() {
+    if stream
+        .write_all(&resp.head(keep_alive, bytes))
+        .await
+        .is_err()
+    {
         return Outcome::Close;
     }
     // `{"padding":"xxxx..."}` when it fits, else just `x`s.
@@ -572,19 +674,18 @@ fn stream_oversized(stream: &mut TcpStream, bytes: u64, keep_alive: bool) -> Out
         (b"", b"")
     };
     let mut left = bytes;
-    if stream.write_all(open).is_err() {
+    if stream.write_all(open).await.is_err() {
         return Outcome::Close;
     }
     left -= open.len() as u64;
-    let chunk = vec![b'x'; 64 * 1024];
     while left > close.len() as u64 {
-        let n = (left - close.len() as u64).min(chunk.len() as u64) as usize;
-        if stream.write_all(&chunk[..n]).is_err() {
+        let n = (left - close.len() as u64).min(PADDING.len() as u64) as usize;
+        if stream.write_all(&PADDING[..n]).await.is_err() {
             return Outcome::Close;
         }
         left -= n as u64;
     }
-    if stream.write_all(close).is_err() || stream.flush().is_err() || !keep_alive {
+    if stream.write_all(close).await.is_err() || stream.flush().await.is_err() || !keep_alive {
         return Outcome::Close;
     }
     Outcome::Continue
@@ -641,10 +742,12 @@ fn route(
                     fault: sh.current_fault(),
                 },
             ),
-            "PUT" => return admin_put_fault(sh, req),
+            "PUT" => return admin_put_fault(req),
             "DELETE" => {
-                sh.set_fault(None);
-                Response::no_content()
+                return (
+                    Response::no_content(),
+                    Some(After::SwitchBeforeAnswer(None)),
+                );
             }
             _ => method_not_allowed("GET, PUT, DELETE"),
         },
@@ -756,7 +859,7 @@ fn admin_revoke(sh: &Shared, req: &Request) -> Response {
     Response::no_content()
 }
 
-fn admin_put_fault(sh: &Arc<Shared>, req: &Request) -> (Response, Option<After>) {
+fn admin_put_fault(req: &Request) -> (Response, Option<After>) {
     let Body::Bytes(body) = &req.body else {
         return (
             problem(ProblemCode::PayloadTooLarge, "body too large"),
@@ -786,11 +889,9 @@ fn admin_put_fault(sh: &Arc<Shared>, req: &Request) -> (Response, Option<After>)
     );
     if matches!(fault, Fault::Down | Fault::Flapping { .. }) {
         // These close this very connection: answer first, then switch.
-        (resp, Some(After::SetFault(Some(fault))))
+        (resp, Some(After::SwitchAfterAnswer(Some(fault))))
     } else {
-        // Switched before the answer, so the caller sees it in force.
-        sh.set_fault(Some(fault));
-        (resp, None)
+        (resp, Some(After::SwitchBeforeAnswer(Some(fault))))
     }
 }
 

@@ -57,3 +57,53 @@ fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
     child.wait().unwrap();
     assert_eq!(r.status, 200);
 }
+
+/// The server's threads do not grow with its connections (issue 11: it must carry
+/// thousands at once): 300 open keep-alive connections, each answered, on a handful of
+/// threads (the acceptor and two runtime workers, plus main).
+#[cfg(target_os = "linux")]
+#[test]
+fn connections_do_not_cost_threads() {
+    let mut child = Command::new(BIN)
+        .args(["--people", "5000", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let threads = || {
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:")?.trim().parse::<u32>().ok())
+            .unwrap()
+    };
+    let before = threads();
+    let mut conns = Vec::new();
+    for _ in 0..300 {
+        let mut s = common::connect(addr, std::time::Duration::from_secs(5)).unwrap();
+        common::write_request(&mut s, "GET", "/v1/health", &[], b"", false).unwrap();
+        conns.push(s);
+    }
+    for s in &mut conns {
+        assert_eq!(common::read_response(s).unwrap().status, 200);
+    }
+    let during = threads();
+    drop(conns);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        during <= 8 && during <= before + 1,
+        "{during} threads with 300 open connections ({before} before)"
+    );
+}
