@@ -24,7 +24,8 @@ and run `andal ledger migrate --ledger ...` once.";
 
 #[derive(Debug, Args)]
 pub struct LedgerUrl {
-    /// PostgreSQL URL of the ledger (postgres://user@host:port/db).
+    /// PostgreSQL URL of the ledger (postgres://user@host:port/db?sslmode=verify-full);
+    /// sslmode disable, prefer (default), require, verify-ca or verify-full.
     #[arg(
         id = "ledger_url",
         long = "ledger",
@@ -32,6 +33,26 @@ pub struct LedgerUrl {
         hide_env_values = true
     )]
     pub url: String,
+    /// PEM file of the CA the ledger database's certificate chains to (needed by
+    /// sslmode=verify-ca and verify-full; with require/prefer it makes them check the chain).
+    #[arg(long = "ledger-ca", env = "ANDAL_LEDGER_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+impl LedgerUrl {
+    /// The database to connect to, with its CA.
+    pub fn db(&self) -> andal_ledger::LedgerDb {
+        ledger_db(&self.url, self.ca.as_deref())
+    }
+}
+
+/// A ledger URL with an optional CA file.
+pub fn ledger_db(url: &str, ca: Option<&std::path::Path>) -> andal_ledger::LedgerDb {
+    let db = andal_ledger::LedgerDb::new(url);
+    match ca {
+        Some(path) => db.ca_file(path),
+        None => db,
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,7 +132,7 @@ pub struct ReconcileArgs {
 pub fn run_ledger(cmd: LedgerCommand) -> ExitCode {
     match cmd {
         LedgerCommand::Migrate(u) => {
-            let r = schema::connect_unchecked(&u.url).and_then(|mut db| schema::migrate(&mut db));
+            let r = schema::connect_unchecked(u.db()).and_then(|mut db| schema::migrate(&mut db));
             match r {
                 Ok(rep) if rep.applied.is_empty() => {
                     println!("ledger schema is at version {} (nothing to do)", rep.to);
@@ -190,7 +211,7 @@ pub fn ship(args: ShipArgs) -> ExitCode {
         // point loses nothing (the next shipper resumes from the database's cursor). The
         // loop publishes the shipper's series (ship lag, backlog) itself.
         ship::run_loop(
-            &args.ledger.url,
+            args.ledger.db(),
             cfg,
             jkey,
             lkey,
@@ -201,7 +222,7 @@ pub fn ship(args: ShipArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let mut shipper = match ship::Shipper::connect(&args.ledger.url, cfg, jkey, lkey) {
+    let mut shipper = match ship::Shipper::connect(args.ledger.db(), cfg, jkey, lkey) {
         Ok(s) => s,
         Err(e) => return fail("ship", &e),
     };
@@ -251,7 +272,7 @@ pub fn reconcile(args: ReconcileArgs, client: andal::Client) -> ExitCode {
     let mut errors = 0u32;
     loop {
         if rec.is_none() {
-            match Reconciler::connect(&args.ledger.url, client.clone(), key.clone(), &args.id) {
+            match Reconciler::connect(args.ledger.db(), client.clone(), key.clone(), &args.id) {
                 Ok(r) => rec = Some(r.claim_size(args.claim)),
                 Err(e) if args.until_done && errors < 30 && is_transient(&e) => {
                     errors += 1;
@@ -325,9 +346,10 @@ fn is_transient(e: &andal_ledger::LedgerError) -> bool {
 /// `andal report --ledger`: the fleet outage record (written to `json_out` when given).
 pub fn fleet_report(
     url: &str,
+    ca: Option<&std::path::Path>,
     json_out: Option<&std::path::Path>,
 ) -> Result<andal::outage::OutageReport, ExitCode> {
-    let (json, report) = schema::connect(url)
+    let (json, report) = schema::connect(ledger_db(url, ca))
         .and_then(|mut db| andal_ledger::fleet::fleet_report(&mut db))
         .map_err(|e| fail("report", &e))?;
     if let Some(p) = json_out {

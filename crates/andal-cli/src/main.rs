@@ -117,6 +117,10 @@ struct ReportArgs {
     /// The fleet outage record from a central ledger (postgres://...) instead of a file.
     #[arg(long, conflicts_with = "input")]
     ledger: Option<String>,
+    /// With --ledger: PEM file of the CA the database's certificate chains to (for
+    /// sslmode=verify-ca / verify-full in the URL).
+    #[arg(long, requires = "ledger", value_name = "FILE")]
+    ledger_ca: Option<std::path::PathBuf>,
     /// With --ledger: write the fleet outage record (JSON) to this file.
     #[arg(long, requires = "ledger")]
     json_out: Option<std::path::PathBuf>,
@@ -371,10 +375,12 @@ pub(crate) fn read_key(path: &std::path::Path) -> Result<andal::JournalKey, Stri
 fn report(args: &ReportArgs) -> ExitCode {
     let report = match (&args.input, &args.ledger) {
         // The fleet outage record: same format, same outputs as one node's.
-        (_, Some(url)) => match ledger::fleet_report(url, args.json_out.as_deref()) {
-            Ok(r) => r,
-            Err(code) => return code,
-        },
+        (_, Some(url)) => {
+            match ledger::fleet_report(url, args.ledger_ca.as_deref(), args.json_out.as_deref()) {
+                Ok(r) => r,
+                Err(code) => return code,
+            }
+        }
         (Some(input), None) => {
             let text = match std::fs::read_to_string(input) {
                 Ok(t) => t,

@@ -8,6 +8,17 @@ pub enum LedgerError {
     /// The database could not be reached or a statement failed.
     #[error("ledger database: {0}")]
     Db(#[from] postgres::Error),
+    /// The TLS handshake with the database failed on its certificate (unknown CA, another
+    /// host name, expired, ...): see [`crate::LedgerDb`].
+    #[error(
+        "ledger database TLS (sslmode={sslmode}): the server's certificate was refused: {reason}"
+    )]
+    Tls {
+        /// The `sslmode` in force.
+        sslmode: &'static str,
+        /// What the TLS library said about the certificate.
+        reason: String,
+    },
     /// The database schema is newer than this tool: upgrade the tool, never downgrade the DB.
     #[error(
         "the ledger database has schema version {db}, newer than this tool's {tool}: \

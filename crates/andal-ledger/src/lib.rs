@@ -16,6 +16,8 @@
 //! * [`fleet`]: node incidents merged into fleet incidents, in the outage-record format.
 //! * [`schema`]: versioned migrations (`andal ledger migrate`); a database newer than the
 //!   tool is refused.
+//! * [`connect`]: the connection ([`LedgerDb`]): the URL's `sslmode` honoured as libpq
+//!   does (`verify-full` with the bank's CA file), over rustls.
 //!
 //! ```no_run
 //! use andal_ledger::{LedgerKey, schema, ship};
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod connect;
 mod error;
 pub mod fleet;
 pub mod key;
@@ -40,6 +43,7 @@ pub mod reconcile;
 pub mod schema;
 pub mod ship;
 
+pub use connect::{LedgerDb, SslPolicy};
 pub use error::LedgerError;
 pub use key::LedgerKey;
 

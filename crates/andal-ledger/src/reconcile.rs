@@ -64,7 +64,7 @@ impl std::fmt::Debug for Reconciler {
 impl Reconciler {
     /// Connect (schema checked). `id` names this reconciler in the audit log.
     pub fn connect(
-        url: &str,
+        url: impl Into<crate::LedgerDb>,
         client: Client,
         key: LedgerKey,
         id: impl Into<String>,

@@ -3,7 +3,7 @@
 
 use postgres::Client as Db;
 
-use crate::LedgerError;
+use crate::{LedgerDb, LedgerError};
 
 /// The migrations this build knows, in order; version = position + 1.
 const MIGRATIONS: &[(&str, &str)] =
@@ -100,14 +100,15 @@ pub fn require_current(db: &mut Db) -> Result<(), LedgerError> {
     }
 }
 
-/// Connect (no TLS: loopback or a private network; see docs/ledger.md) and check the schema.
-pub fn connect(url: &str) -> Result<Db, LedgerError> {
-    let mut db = Db::connect(url, postgres::NoTls)?;
+/// Connect (a URL, or a [`LedgerDb`] with its CA: TLS as its `sslmode` says) and check the
+/// schema.
+pub fn connect(db: impl Into<LedgerDb>) -> Result<Db, LedgerError> {
+    let mut db = db.into().connect()?;
     require_current(&mut db)?;
     Ok(db)
 }
 
 /// Connect without the schema check (for `migrate`).
-pub fn connect_unchecked(url: &str) -> Result<Db, LedgerError> {
-    Ok(Db::connect(url, postgres::NoTls)?)
+pub fn connect_unchecked(db: impl Into<LedgerDb>) -> Result<Db, LedgerError> {
+    db.into().connect()
 }

@@ -21,7 +21,7 @@ use andal::outage::OutageReport;
 use andal::{JournalFollower, JournalKey, JournalRecord, JournalRecords, ReconcileOutcome};
 use postgres::Client as Db;
 
-use crate::{LedgerError, LedgerKey, schema};
+use crate::{LedgerDb, LedgerError, LedgerKey, schema};
 
 /// Default records per transaction.
 pub const DEFAULT_BATCH: usize = 500;
@@ -110,7 +110,7 @@ struct Segment {
 /// previous one, and what it read stays in memory until committed, across database errors
 /// (the connection is re-opened on the next pass).
 pub struct Shipper {
-    url: String,
+    target: LedgerDb,
     db: Option<Db>,
     config: ShipperConfig,
     ledger_key: LedgerKey,
@@ -133,22 +133,22 @@ impl std::fmt::Debug for Shipper {
 }
 
 impl Shipper {
-    /// Connect and check the schema version.
+    /// Connect (a URL, or a [`LedgerDb`] with its CA) and check the schema version.
     pub fn connect(
-        url: &str,
+        db: impl Into<LedgerDb>,
         config: ShipperConfig,
         journal_key: JournalKey,
         ledger_key: LedgerKey,
     ) -> Result<Self, LedgerError> {
-        let mut s = Self::unconnected(url, config, journal_key, ledger_key)?;
-        s.db = Some(schema::connect(url)?);
+        let mut s = Self::unconnected(db.into(), config, journal_key, ledger_key)?;
+        s.db = Some(schema::connect(&s.target)?);
         Ok(s)
     }
 
     /// A shipper that connects on its first pass (the background loop: it measures the
     /// lag even while the database is unreachable).
     fn unconnected(
-        url: &str,
+        target: LedgerDb,
         config: ShipperConfig,
         journal_key: JournalKey,
         ledger_key: LedgerKey,
@@ -157,7 +157,7 @@ impl Shipper {
             return Err(LedgerError::Config("node id must be 1-200 bytes".into()));
         }
         Ok(Shipper {
-            url: url.to_owned(),
+            target,
             db: None,
             follower: JournalFollower::new(&config.journal_path, &journal_key),
             config,
@@ -185,7 +185,7 @@ impl Shipper {
 
     fn db(&mut self) -> Result<&mut Db, LedgerError> {
         if self.db.is_none() {
-            self.db = Some(schema::connect(&self.url)?);
+            self.db = Some(schema::connect(&self.target)?);
         }
         Ok(self.db.as_mut().expect("connected above"))
     }
@@ -765,7 +765,7 @@ impl LoopOptions {
 /// Its series ([`ShipMetrics`]: ship lag, backlog, progress) are registered here, on the
 /// calling thread, with the recorder installed then.
 pub fn spawn(
-    url: String,
+    db: impl Into<LedgerDb>,
     config: ShipperConfig,
     journal_key: JournalKey,
     ledger_key: LedgerKey,
@@ -775,12 +775,13 @@ pub fn spawn(
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(ShipProgress::default());
     let metrics = ShipMetrics::new(&config.node_id);
+    let target = db.into();
     let (s, p) = (stop.clone(), progress.clone());
     let handle = std::thread::Builder::new()
         .name(format!("andal-ship-{}", config.node_id))
         .spawn(move || {
             let keys = (journal_key, ledger_key);
-            run(&url, config, keys, &outage, opts, &s, &p, &metrics);
+            run(&target, config, keys, &outage, opts, &s, &p, &metrics);
         })
         .expect("spawn shipper thread");
     ShipperThread {
@@ -795,7 +796,7 @@ pub fn spawn(
 /// shipper's series ([`ShipMetrics`], registered when the loop starts) after every pass.
 #[allow(clippy::too_many_arguments)]
 pub fn run_loop(
-    url: &str,
+    db: impl Into<LedgerDb>,
     config: ShipperConfig,
     journal_key: JournalKey,
     ledger_key: LedgerKey,
@@ -806,12 +807,21 @@ pub fn run_loop(
 ) {
     let metrics = ShipMetrics::new(&config.node_id);
     let keys = (journal_key, ledger_key);
-    run(url, config, keys, outage, opts, stop, progress, &metrics);
+    run(
+        &db.into(),
+        config,
+        keys,
+        outage,
+        opts,
+        stop,
+        progress,
+        &metrics,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
 fn run(
-    url: &str,
+    target: &LedgerDb,
     config: ShipperConfig,
     (journal_key, ledger_key): (JournalKey, LedgerKey),
     outage: &OutageSource,
@@ -829,7 +839,7 @@ fn run(
         let result = (|| -> Result<ShipStats, LedgerError> {
             if shipper.is_none() {
                 shipper = Some(Shipper::unconnected(
-                    url,
+                    target.clone(),
                     config.clone(),
                     journal_key.clone(),
                     ledger_key.clone(),

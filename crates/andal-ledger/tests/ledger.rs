@@ -691,3 +691,116 @@ fn the_background_shipper_publishes_ship_lag_and_progress_metrics() {
         assert!(!page.contains(&p.nik) && !page.contains(&p.full_name));
     }
 }
+
+#[test]
+fn tls_to_the_ledger_honours_sslmode_and_the_ca() {
+    use andal_ledger::LedgerDb;
+    let Some(url) = migrated("tls") else { return };
+    // scripts/test.d/ledger.sh runs the server with ssl=on and a certificate for the name
+    // `ledger.test` signed by a CA made for the run (and another CA that signed nothing).
+    let (Ok(ca), Ok(other_ca)) = (
+        std::env::var("ANDAL_LEDGER_TEST_CA"),
+        std::env::var("ANDAL_LEDGER_TEST_OTHER_CA"),
+    ) else {
+        eprintln!("skipped: ANDAL_LEDGER_TEST_CA is not set (scripts/test.d/ledger.sh sets it)");
+        return;
+    };
+    let with = |u: &str, mode: &str| {
+        format!(
+            "{u}{}sslmode={mode}",
+            if u.contains('?') { '&' } else { '?' }
+        )
+    };
+    // The certificate's name, reached on loopback (hostaddr: no resolver involved).
+    let named = format!(
+        "{}?hostaddr=127.0.0.1",
+        url.replacen("@127.0.0.1:", "@ledger.test:", 1)
+    );
+    let encrypted = |db: &mut postgres::Client| -> bool {
+        db.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+
+    // verify-full with the CA: the chain and the name are checked.
+    let mut db = LedgerDb::new(with(&named, "verify-full"))
+        .ca_file(&ca)
+        .connect()
+        .unwrap();
+    assert!(encrypted(&mut db));
+    // verify-full without a CA: a configuration error saying what is missing.
+    let e = LedgerDb::new(with(&named, "verify-full"))
+        .connect()
+        .err()
+        .unwrap();
+    assert!(matches!(e, LedgerError::Config(_)), "{e:?}");
+    assert!(e.to_string().contains("CA certificate"), "{e}");
+    // verify-full with a CA that did not sign the server's certificate: refused.
+    let e = LedgerDb::new(with(&named, "verify-full"))
+        .ca_file(&other_ca)
+        .connect()
+        .err()
+        .unwrap();
+    assert!(matches!(e, LedgerError::Tls { .. }), "{e:?}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    // verify-full to a name the certificate does not hold: refused; verify-ca checks the
+    // chain only and accepts it.
+    let e = LedgerDb::new(with(&url, "verify-full"))
+        .ca_file(&ca)
+        .connect()
+        .err()
+        .unwrap();
+    assert!(matches!(e, LedgerError::Tls { .. }), "{e:?}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    let mut db = LedgerDb::new(with(&url, "verify-ca"))
+        .ca_file(&ca)
+        .connect()
+        .unwrap();
+    assert!(encrypted(&mut db));
+    // verify-ca still refuses a chain to another CA.
+    assert!(matches!(
+        LedgerDb::new(with(&url, "verify-ca"))
+            .ca_file(&other_ca)
+            .connect(),
+        Err(LedgerError::Tls { .. })
+    ));
+    // require without a CA: encrypted, the certificate not checked (libpq's meaning).
+    assert!(encrypted(
+        &mut LedgerDb::new(with(&url, "require")).connect().unwrap()
+    ));
+    // The default (prefer) uses TLS when the server offers it; disable never does.
+    assert!(encrypted(
+        &mut LedgerDb::new(url.as_str()).connect().unwrap()
+    ));
+    assert!(!encrypted(
+        &mut LedgerDb::new(with(&url, "disable")).connect().unwrap()
+    ));
+
+    // The shipper through verify-full (the library's builder option end to end).
+    let node = node_with_offline_decisions(2);
+    let mut s = Shipper::connect(
+        LedgerDb::new(with(&named, "verify-full")).ca_file(&ca),
+        ShipperConfig::new(
+            "node-tls",
+            "sandbox",
+            node.dir.path().join("offline.journal"),
+        ),
+        JournalKey::from_bytes(JKEY),
+        LedgerKey::from_bytes(LKEY),
+    )
+    .unwrap();
+    assert_eq!(s.ship_journal().unwrap().decisions, 2);
+
+    // A password in the URL never shows in an error or a Debug.
+    let secret = "hunter2-ledger";
+    let target = LedgerDb::new(format!(
+        "postgres://postgres:{secret}@127.0.0.1:1/none?sslmode=require"
+    ));
+    let e = target.connect().err().unwrap();
+    for shown in [e.to_string(), format!("{e:?}"), format!("{target:?}")] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
