@@ -11,9 +11,14 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
 export CARGO_TARGET_DIR="$TARGET"
 
+# The host library and uniffi-bindgen from the workspace run's build (scripts/lib/cargo.sh);
+# ANDAL_HOST_BUILT tells build-aar.sh not to build them in a feature set of its own.
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
+debug_build
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-bash bindings/kotlin/android/build-aar.sh --sources-only "$WORK/aar" >/dev/null
+ANDAL_HOST_BUILT=1 bash bindings/kotlin/android/build-aar.sh --sources-only "$WORK/aar" >/dev/null
 
 fail=0
 check() { if eval "$2"; then :; else echo "android-sources: FAILED: $1" >&2; fail=$((fail + 1)); fi; }

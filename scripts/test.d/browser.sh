@@ -11,6 +11,8 @@ ROOT=$PWD
 
 # shellcheck disable=SC1091
 . scripts/lib/apt.sh
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
 ensure_debian_packages chromium
 CHROMIUM="$(command -v chromium || true)"
 [ -x "$CHROMIUM" ] || { echo "chromium not found after install" >&2; exit 1; }
@@ -25,9 +27,8 @@ if ! "$VENV/bin/python" -c 'import websockets.sync.client' >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q 'websockets>=13,<18'
 fi
 
-cargo build -q -p andal-cli
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-ANDAL="$TARGET/debug/andal"
+debug_build
+ANDAL="$(debug_dir)/andal"
 OUT="$CACHE/browser"
 mkdir -p "$OUT"
 REPORT="$ROOT/tests/fixtures/outage-report-drill.json"

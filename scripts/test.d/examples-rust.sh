@@ -2,7 +2,10 @@
 # The Rust example (bank teller: online, then offline during an outage) against the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=$(cargo run -q -p andal --example teller)
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
+debug_build # the workspace run's build (no rebuild in another feature set)
+out=$("$(debug_dir)/examples/teller")
 echo "$out"
 grep -q '^offline: .* match from token' <<<"$out"
 grep -q '^reconciled: 1 confirmed' <<<"$out"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzing as part of every test run: every cargo-fuzz target of the project (token, keyset,
 # revocation list, journal reader, NIK/query parsers, registry responses) for a bounded
-# time each (ANDAL_FUZZ_SECONDS, default 20). Fails on any crash, panic, leak or timeout
-# and says where libFuzzer left the reproducer. Needs a nightly toolchain; without one it
-# says so plainly and passes. Installs cargo-fuzz on first use.
+# time each (ANDAL_FUZZ_SECONDS, default 20; as many targets at once as there are cores,
+# ANDAL_FUZZ_JOBS). Fails on any crash, panic, leak or timeout and says where libFuzzer
+# left the reproducer. Needs a nightly toolchain; without one it says so plainly and
+# passes. Installs cargo-fuzz on first use.
 #
 # Builds go to one shared target dir outside the clone (ANDAL_CACHE, default
 # ~/.cache/andal): fuzz-target/. Corpora are kept between runs in fuzz-corpus/, so every
@@ -44,6 +45,11 @@ SUITES=(
 passed=0
 failed=0
 summary=()
+# Targets run side by side, one per core: libFuzzer is single-threaded, so each still gets
+# a whole core for its $SECS seconds (the same number of executions as one after the
+# other) and the step takes a fraction of the wall time.
+JOBS="${ANDAL_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+RUN=()  # "crate target corpus maxlen" of every target that built
 for suite in "${SUITES[@]}"; do
   head="${suite%% *}"
   targets="${suite#* }"
@@ -63,21 +69,40 @@ for suite in "${SUITES[@]}"; do
   for t in $targets; do
     corpus="$CACHE/fuzz-corpus/$(basename "$crate")-$t"
     mkdir -p "$corpus"
-    log="$CACHE/fuzz-$t.log"
-    (cd "$crate" && cargo +nightly fuzz run "${FLAGS[@]}" "$t" "$corpus" -- \
-      -max_total_time="$SECS" -max_len="$maxlen" -timeout=10 -print_final_stats=1) >"$log" 2>&1
-    rc=$?
-    runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)"
-    cov="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')"
-    if [ "$rc" -eq 0 ]; then
-      summary+=("fuzz: $t: ok, ${runs:-?} runs in ${SECS}s, coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs")
-      passed=$((passed + 1))
-    else
-      grep -E 'ERROR: libFuzzer|panicked at|SUMMARY|Test unit written to' "$log" | head -n 8
-      summary+=("fuzz: $t: FAILED (exit $rc; full log $log; reproducer under $crate/fuzz/artifacts/$t/)")
-      failed=$((failed + 1))
-    fi
+    RUN+=("$crate $t $corpus $maxlen")
   done
+done
+
+fuzz_one() { # crate target corpus maxlen: runs one target, its exit status in $CACHE/fuzz-$t.rc
+  local crate=$1 t=$2 corpus=$3 maxlen=$4 rc=0
+  rm -f "$CACHE/fuzz-$t.rc"
+  (cd "$crate" && cargo +nightly fuzz run "${FLAGS[@]}" "$t" "$corpus" -- \
+    -max_total_time="$SECS" -max_len="$maxlen" -timeout=10 -print_final_stats=1) >"$CACHE/fuzz-$t.log" 2>&1 || rc=$?
+  echo "$rc" >"$CACHE/fuzz-$t.rc"
+}
+running=0
+for r in "${RUN[@]}"; do
+  # shellcheck disable=SC2086
+  fuzz_one $r &
+  running=$((running + 1))
+  if [ "$running" -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+
+for r in "${RUN[@]}"; do
+  read -r crate t corpus _ <<<"$r"
+  log="$CACHE/fuzz-$t.log"
+  rc="$(cat "$CACHE/fuzz-$t.rc" 2>/dev/null || echo '?')"
+  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)"
+  cov="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')"
+  if [ "$rc" = 0 ]; then
+    summary+=("fuzz: $t: ok, ${runs:-?} runs in ${SECS}s, coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs")
+    passed=$((passed + 1))
+  else
+    grep -E 'ERROR: libFuzzer|panicked at|SUMMARY|Test unit written to' "$log" | head -n 8
+    summary+=("fuzz: $t: FAILED (exit $rc; full log $log; reproducer under $crate/fuzz/artifacts/$t/)")
+    failed=$((failed + 1))
+  fi
 done
 
 printf '%s\n' "${summary[@]}"

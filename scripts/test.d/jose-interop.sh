@@ -7,6 +7,8 @@
 # Exit status is non-zero on any mismatch; the last line is a plain count.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
 
 CACHE="${ANDAL_CACHE:-$HOME/.cache/andal}"
 VENV="$CACHE/venv"
@@ -22,7 +24,9 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-cargo run -q -p andal-token --features issue --example jose_interop -- issue "$WORK"
+debug_build # the workspace run's build, with andal-token's `issue` feature
+JOSE_INTEROP="$(debug_dir)/examples/jose_interop"
+"$JOSE_INTEROP" issue "$WORK"
 
 # (joserfc warns that the name EdDSA is deprecated by RFC 9864: both names are tested.)
 "$VENV/bin/python" -W ignore::Warning - "$WORK" <<'PY' > "$WORK/python.out"
@@ -106,7 +110,7 @@ for name in ["eddsa", "es256"]:
 PY
 
 set +e
-cargo run -q -p andal-token --features issue --example jose_interop -- verify "$WORK" > "$WORK/rust.out"
+"$JOSE_INTEROP" verify "$WORK" > "$WORK/rust.out"
 set -e
 cat "$WORK/python.out" "$WORK/rust.out"
 passed=$(cat "$WORK/python.out" "$WORK/rust.out" | awk '/^ok /{n++} END {print n+0}')

@@ -12,9 +12,12 @@ export CARGO_TARGET_DIR="$TARGET"
 
 command -v mvn >/dev/null || { echo "kotlin.sh: mvn not found (install Maven 3.8+ and a JDK 17+)" >&2; exit 1; }
 
-# The pom builds these too; building here first keeps cargo's output out of Maven's and
-# lets the example's sandbox start before Maven runs.
-cargo build --quiet --locked -p andal-uniffi -p andal-sandbox -p uniffi-bindgen
+# The pom builds these too; building here first keeps cargo's output out of Maven's, lets
+# the example's sandbox start before Maven runs, and reuses the workspace run's build
+# (scripts/lib/cargo.sh).
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
+debug_build
 
 WORK="$(mktemp -d)"
 SANDBOX_PID=""

@@ -59,13 +59,29 @@ export ANDAL_LEDGER_TEST_PG_RESTART="${AS_PG[*]} $PGBIN/pg_ctl -D $WORK/data -o 
 export ANDAL_PG_DUMP="$PGBIN/pg_dump"
 export PATH="$PGBIN:$PATH"
 
-# The same feature set as the workspace run (scripts/test.sh), so its build is reused; only
-# the two PostgreSQL test targets run (the ledger's unit tests ran there already).
+# Only the two PostgreSQL test targets run (the ledger's unit tests ran in the workspace
+# run already), as the workspace run built them: their executables are taken from that
+# build (a no-op after scripts/test.sh's `cargo test`). Selecting them with `cargo test
+# --test ledger --test fleet` instead resolves a slightly different build (build-only
+# dependencies without debug info) and recompiled the core and the sandbox.
 # --nocapture: a test that skipped (no database) says so, and that must fail here.
-if ! cargo test --workspace --all-features --locked --test ledger --test fleet -- --nocapture \
-    > "$WORK/test.log" 2>&1; then
-  cat "$WORK/test.log"; exit 1
-fi
+cargo test --quiet --workspace --all-features --locked --no-run --message-format=json \
+  2>"$WORK/build.log" > "$WORK/build.json" || { cat "$WORK/build.log"; exit 1; }
+mapfile -t TESTS < <(python3 - "$WORK/build.json" <<'PY'
+import json, os, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and t.get("name") in ("ledger", "fleet") \
+            and t.get("kind") == ["test"] and m.get("executable"):
+        # cargo test runs a test from its package's directory.
+        print(os.path.dirname(m["manifest_path"]) + "\t" + m["executable"])
+PY
+)
+[ "${#TESTS[@]}" -eq 2 ] || { echo "ledger: expected the ledger and fleet test executables, found ${#TESTS[@]}" >&2; exit 1; }
+for t in "${TESTS[@]}"; do
+  (cd "${t%%$'\t'*}" && "${t#*$'\t'}" --nocapture) >> "$WORK/test.log" 2>&1 || { cat "$WORK/test.log"; exit 1; }
+done
 grep -E '^test result|"(acknowledged_offline_decisions|shipper_kills|ship_lag_ms_p99|reconciled_per_second)"' "$WORK/test.log"
 [ "$(grep -c '^test result: ok' "$WORK/test.log")" -eq 2 ] || { cat "$WORK/test.log"; exit 1; }
 if grep -q '^skipped:' "$WORK/test.log"; then

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/apt.sh
+. scripts/lib/cargo.sh
 ensure_debian_packages prometheus curl
 PROMETHEUS=$(command -v prometheus || echo /usr/bin/prometheus)
 
@@ -25,8 +26,8 @@ free_port() {
 METRICS_PORT=$(free_port)
 PROM_PORT=$(free_port)
 
-cargo build -q -p andal-cli
-ANDAL=${CARGO_TARGET_DIR:-target}/debug/andal
+debug_build
+ANDAL="$(debug_dir)/andal"
 
 cat > "$WORK/prometheus.yml" <<YML
 global:

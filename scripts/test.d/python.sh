@@ -27,8 +27,11 @@ fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-# 1. The sandbox the tests run against (built now, while cargo is still on PATH).
-cargo build -q --locked -p andal-sandbox
+# 1. The sandbox the tests run against (built now, while cargo is still on PATH; the
+#    workspace run's build, see scripts/lib/cargo.sh).
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
+debug_build
 export ANDAL_SANDBOX_BIN="$TARGET/debug/andal-sandbox"
 
 # 2. The artefacts we ship: the release wheel (profile `release`, exactly what a

@@ -9,7 +9,9 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
 export CARGO_TARGET_DIR="$TARGET"
 
-cargo build --quiet --locked -p andal-uniffi -p uniffi-bindgen
+# shellcheck disable=SC1091
+. scripts/lib/cargo.sh
+debug_build # libandal_uniffi and uniffi-bindgen, as the workspace run built them
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT

@@ -53,7 +53,8 @@ rm -rf "$OUT" && mkdir -p "$OUT/src/main/jniLibs" "$OUT/src/main/kotlin/id/andal
 
 # 1. Kotlin sources generated for Android, from a host build of the same crate (the
 #    metadata is the same for every target).
-(cd "$ROOT" && cargo build --quiet --locked -p andal-uniffi -p uniffi-bindgen)
+#    ANDAL_HOST_BUILT=1: already built in $TARGET/debug (scripts/test.d/android-sources.sh).
+[ -n "${ANDAL_HOST_BUILT:-}" ] || (cd "$ROOT" && cargo build --quiet --locked -p andal-uniffi -p uniffi-bindgen)
 printf '[crates.andal_uniffi.bindings.kotlin]\nandroid = true\n' > "$OUT/uniffi-android.toml"
 "$TARGET/debug/uniffi-bindgen" generate --library "$TARGET/debug/libandal_uniffi.so" \
   --language kotlin --no-format --config "$OUT/uniffi-android.toml" --out-dir "$OUT/src/main/kotlin" >/dev/null
