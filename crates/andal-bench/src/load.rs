@@ -19,6 +19,9 @@ const IN_FLIGHT: usize = 5_000;
 const TOTAL: usize = 20_000;
 const DEADLINE: Duration = Duration::from_secs(5);
 
+/// The sandbox child's pid, for its thread count (0 until started).
+static SANDBOX_PID: AtomicU64 = AtomicU64::new(0);
+
 fn main() {
     if std::env::args().any(|a| a == "--serve-sandbox") {
         serve_sandbox();
@@ -32,6 +35,7 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the sandbox child");
+    SANDBOX_PID.store(u64::from(child.id()), Ordering::Relaxed);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next().unwrap().unwrap();
     let person: Vec<String> = lines
@@ -61,10 +65,18 @@ fn main() {
             .deadline(DEADLINE)
     };
     println!("# andal-load-bench: {in_flight} in flight, {total} checks per throughput run\n");
+    {
+        let probe = builder().build_async().unwrap();
+        let check = probe.verify(&query);
+        println!(
+            "A check's future (`AsyncClient::verify`, before its first poll): {} bytes.\n",
+            std::mem::size_of_val(&check)
+        );
+    }
     println!(
-        "| run | checks | decided within deadline | throughput (checks/s) | p50 / p99 / max latency | peak OS threads | RSS growth per in-flight check |"
+        "| run | checks | decided within deadline | throughput (checks/s) | p50 / p99 / max latency | peak OS threads | RSS growth per in-flight check | sandbox peak OS threads |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
 
     // Healthy, async client.
     let client = builder().build_async().unwrap();
@@ -151,11 +163,23 @@ struct Sampler {
     stop: Arc<AtomicBool>,
     peak_threads: Arc<AtomicU64>,
     peak_rss: Arc<AtomicU64>,
+    peak_sandbox_threads: Arc<AtomicU64>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 fn proc_status(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status_field("/proc/self/status", field)
+}
+
+fn sandbox_threads() -> u64 {
+    match SANDBOX_PID.load(Ordering::Relaxed) {
+        0 => 0,
+        pid => status_field(&format!("/proc/{pid}/status"), "Threads:"),
+    }
+}
+
+fn status_field(path: &str, field: &str) -> u64 {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
     s.lines()
         .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
@@ -167,11 +191,18 @@ impl Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let peak_threads = Arc::new(AtomicU64::new(0));
         let peak_rss = Arc::new(AtomicU64::new(0));
-        let (s, t, r) = (stop.clone(), peak_threads.clone(), peak_rss.clone());
+        let peak_sandbox_threads = Arc::new(AtomicU64::new(0));
+        let (s, t, r, st) = (
+            stop.clone(),
+            peak_threads.clone(),
+            peak_rss.clone(),
+            peak_sandbox_threads.clone(),
+        );
         let handle = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 t.fetch_max(proc_status("Threads:").saturating_sub(1), Ordering::Relaxed);
                 r.fetch_max(proc_status("VmRSS:"), Ordering::Relaxed);
+                st.fetch_max(sandbox_threads(), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
@@ -179,15 +210,18 @@ impl Sampler {
             stop,
             peak_threads,
             peak_rss,
+            peak_sandbox_threads,
             handle: Some(handle),
         }
     }
-    fn finish(mut self) -> (u64, u64) {
+    /// Peak threads, peak RSS (KiB), the sandbox child's peak threads.
+    fn finish(mut self) -> (u64, u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.handle.take().unwrap().join();
         (
             self.peak_threads.load(Ordering::Relaxed),
             self.peak_rss.load(Ordering::Relaxed),
+            self.peak_sandbox_threads.load(Ordering::Relaxed),
         )
     }
 }
@@ -199,6 +233,7 @@ struct RunResult {
     wall: Duration,
     threads: u64,
     rss_growth_per_check_kib: f64,
+    sandbox_threads: u64,
 }
 
 impl RunResult {
@@ -207,7 +242,7 @@ impl RunResult {
     }
     fn print(&self, name: &str) {
         println!(
-            "| {name} | {} ({} answered) | {} | {:.0} | {:?} / {:?} / {:?} | {} | {:.1} KiB |",
+            "| {name} | {} ({} answered) | {} | {:.0} | {:?} / {:?} / {:?} | {} | {:.1} KiB | {} |",
             self.latencies.len(),
             self.ok,
             self.within,
@@ -216,7 +251,8 @@ impl RunResult {
             pct(&self.latencies, 0.99),
             self.latencies.last().unwrap(),
             self.threads,
-            self.rss_growth_per_check_kib
+            self.rss_growth_per_check_kib,
+            self.sandbox_threads
         );
     }
 }
@@ -233,7 +269,7 @@ fn finish(
     rss_before_kib: u64,
     in_flight: usize,
 ) -> RunResult {
-    let (threads, rss) = sampler.finish();
+    let (threads, rss, sandbox_threads) = sampler.finish();
     latencies.sort();
     RunResult {
         within: latencies.iter().filter(|l| **l <= DEADLINE).count(),
@@ -242,6 +278,7 @@ fn finish(
         wall,
         threads,
         rss_growth_per_check_kib: rss.saturating_sub(rss_before_kib) as f64 / in_flight as f64,
+        sandbox_threads,
     }
 }
 
