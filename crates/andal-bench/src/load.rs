@@ -19,6 +19,40 @@ const IN_FLIGHT: usize = 5_000;
 const TOTAL: usize = 20_000;
 const DEADLINE: Duration = Duration::from_secs(5);
 
+/// Why checks failed, for a line under the table (the first 90 characters of the error).
+static ERRORS: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn note_error(e: &str) {
+    // Group by the words, not the timings in the message.
+    let key: String = e
+        .split(" in ")
+        .next()
+        .unwrap_or(e)
+        .chars()
+        .take(90)
+        .collect();
+    let mut v = ERRORS.lock().unwrap();
+    match v.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => v.push((key, 1)),
+    }
+}
+
+/// Print and clear the failure reasons of the run just printed.
+fn print_errors(name: &str) {
+    let mut v = std::mem::take(&mut *ERRORS.lock().unwrap());
+    if v.is_empty() {
+        return;
+    }
+    v.sort_by(|a, b| b.1.cmp(&a.1));
+    let top: Vec<String> = v
+        .iter()
+        .take(4)
+        .map(|(k, n)| format!("{n} × {k}"))
+        .collect();
+    eprintln!("failures, {name}: {}", top.join("; "));
+}
+
 /// The sandbox child's pid, for its thread count (0 until started).
 static SANDBOX_PID: AtomicU64 = AtomicU64::new(0);
 
@@ -79,7 +113,10 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
 
     // Healthy, async client.
-    let client = builder().build_async().unwrap();
+    // One 5 s budget per request, as bare hyper gets: with thousands in flight on 2 shared
+    // cores, queueing alone (in flight / throughput, Little's law) can exceed the default 2 s
+    // attempt timeout, and the breaker would then turn the comparison into a failure count.
+    let client = builder().attempt_timeout(DEADLINE).build_async().unwrap();
     let r = rt.block_on(async_run(&client, &query, in_flight, total));
     r.print("async client, 2 tokio workers, healthy");
     let async_tp = r.throughput();
@@ -254,6 +291,7 @@ impl RunResult {
             self.rss_growth_per_check_kib,
             self.sandbox_threads
         );
+        print_errors(name);
     }
 }
 
@@ -301,6 +339,9 @@ async fn async_run(
                 for _ in 0..n {
                     let t = Instant::now();
                     let r = c.verify(&q).await;
+                    if let Err(e) = &r {
+                        note_error(&e.to_string());
+                    }
                     out.push((t.elapsed(), r.is_ok()));
                 }
                 out
@@ -331,6 +372,9 @@ fn blocking_run(client: &Client, q: &Query, threads: usize, total: usize) -> Run
                     .map(|_| {
                         let t = Instant::now();
                         let r = c.verify(&q);
+                        if let Err(e) = &r {
+                            note_error(&e.to_string());
+                        }
                         (t.elapsed(), r.is_ok())
                     })
                     .collect::<Vec<_>>()
@@ -434,7 +478,20 @@ impl BareHyper {
                                 let status = resp.status();
                                 resp.into_body().collect().await.is_ok() && status == 200
                             }
-                            _ => false,
+                            Ok(Err(e)) => {
+                                let mut m = e.to_string();
+                                let mut src = std::error::Error::source(&e);
+                                while let Some(s) = src {
+                                    m.push_str(&format!(": {s}"));
+                                    src = s.source();
+                                }
+                                note_error(&m);
+                                false
+                            }
+                            Err(_) => {
+                                note_error("deadline");
+                                false
+                            }
                         };
                         out.push((t.elapsed(), good));
                     }
