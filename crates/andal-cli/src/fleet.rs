@@ -91,6 +91,10 @@ fn node_inner(args: &NodeArgs) -> Result<(), String> {
         serde_json::from_slice(&std::fs::read(d.join("people.json")).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
     let key = crate::read_key(&d.join("journal.key"))?;
+    // The node's series (docs/metrics.md), registered when the client is built and written
+    // next to its outage record (`metrics.prom`, Prometheus text) for the drill to sum.
+    let recorder = andal::metrics::SnapshotRecorder::new();
+    metrics::set_global_recorder(recorder.clone()).map_err(|e| e.to_string())?;
     let client = Client::builder(&args.url)
         .partner_id(andal_sandbox::DEMO_BANK_PARTNER)
         .api_key(andal_sandbox::DEMO_BANK_KEY)
@@ -123,6 +127,10 @@ fn node_inner(args: &NodeArgs) -> Result<(), String> {
         let tmp = d.join("outage-report.json.tmp");
         if std::fs::write(&tmp, client.outage_report().to_json()).is_ok() {
             let _ = std::fs::rename(&tmp, d.join("outage-report.json"));
+        }
+        let tmp = d.join("metrics.prom.tmp");
+        if std::fs::write(&tmp, recorder.render_prometheus()).is_ok() {
+            let _ = std::fs::rename(&tmp, d.join("metrics.prom"));
         }
     };
     let started = Instant::now();
@@ -180,6 +188,9 @@ struct FleetSummary {
     personal_data_in_dump: usize,
     ship_lag_ms_p50: u64,
     ship_lag_ms_p99: u64,
+    /// Nodes whose metrics (`andal_checks_total`) were read, and the sums by provenance.
+    nodes_with_metrics: usize,
+    node_metrics_checks: BTreeMap<String, u64>,
     reconcile_seconds: f64,
     reconciled_per_second: f64,
     ok: bool,
@@ -411,10 +422,18 @@ fn fleet(
         started.elapsed().as_secs_f64()
     ));
 
-    // What the nodes acknowledged, and what their journals hold.
+    // What the nodes acknowledged, what their journals hold, and what their metrics say.
     let mut acked: Vec<(usize, i64, i64)> = Vec::new(); // node, seq, ack ms
     let mut journal_items = 0usize;
+    let mut node_checks: BTreeMap<String, u64> = BTreeMap::new(); // provenance -> checks
+    let mut nodes_with_metrics = 0usize;
     for (i, dir) in nodes.iter().enumerate() {
+        if let Ok(text) = std::fs::read_to_string(dir.join("metrics.prom")) {
+            nodes_with_metrics += 1;
+            for (provenance, n) in checks_by_provenance(&text) {
+                *node_checks.entry(provenance).or_default() += n;
+            }
+        }
         let text = std::fs::read_to_string(dir.join("acks.txt")).unwrap_or_default();
         for line in text.lines() {
             let mut it = line.split_whitespace();
@@ -588,6 +607,8 @@ fn fleet(
         personal_data_in_dump: leaks,
         ship_lag_ms_p50: pct(0.5),
         ship_lag_ms_p99: pct(0.99),
+        nodes_with_metrics,
+        node_metrics_checks: node_checks.clone(),
         reconcile_seconds,
         reconciled_per_second: reconciled as f64 / reconcile_seconds.max(1e-9),
         ok: !acked.is_empty()
@@ -601,7 +622,10 @@ fn fleet(
             && report.incidents.len() == 1
             && nodes_in_first == n
             && leaks == 0
-            && (restarted || f.pg_restart_cmd.is_none()),
+            && (restarted || f.pg_restart_cmd.is_none())
+            // Every acknowledged offline decision is an offline check in its node's metrics.
+            && nodes_with_metrics == n
+            && node_checks.get("offline").copied().unwrap_or(0) == acked.len() as u64,
     };
     if !json {
         let mut lines = BTreeMap::new();
@@ -638,6 +662,17 @@ fn fleet(
                 summary.ship_lag_ms_p50, summary.ship_lag_ms_p99
             ),
         );
+        lines.insert(
+            "7 node metrics",
+            format!(
+                "andal_checks_total summed over {nodes_with_metrics} of {n} nodes: {}",
+                node_checks
+                    .iter()
+                    .map(|(p, c)| format!("{p} {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
         for (k, v) in lines {
             println!("{}: {v}", &k[2..]);
         }
@@ -668,4 +703,41 @@ fn connect_retry(url: &str) -> Result<postgres::Client, String> {
         std::thread::sleep(Duration::from_millis(200));
     }
     Err(last)
+}
+
+/// `andal_checks_total` of a node's Prometheus text, summed by `provenance`.
+fn checks_by_provenance(text: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("andal_checks_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        let provenance = labels
+            .split(',')
+            .find_map(|l| l.strip_prefix("provenance=\""))
+            .map(|v| v.trim_end_matches('"').to_owned());
+        if let (Some(p), Ok(v)) = (provenance, value.trim().parse::<f64>()) {
+            *out.entry(p).or_default() += v as u64;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn node_checks_are_summed_by_provenance() {
+        let text = "# TYPE andal_checks_total counter\n\
+            andal_checks_total{host=\"127.0.0.1:1\",outcome=\"match\",provenance=\"offline\"} 3\n\
+            andal_checks_total{host=\"127.0.0.1:1\",outcome=\"mismatch\",provenance=\"offline\"} 2\n\
+            andal_checks_total{host=\"127.0.0.1:1\",outcome=\"match\",provenance=\"online\"} 7\n\
+            andal_check_attempts_total{host=\"127.0.0.1:1\"} 40\n";
+        let sums = super::checks_by_provenance(text);
+        assert_eq!(sums.get("offline"), Some(&5));
+        assert_eq!(sums.get("online"), Some(&7));
+        assert_eq!(sums.len(), 2);
+    }
 }

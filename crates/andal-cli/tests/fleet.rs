@@ -60,6 +60,12 @@ fn fleet_drill_ships_exactly_once_reconciles_once_and_leaks_nothing() {
     assert_eq!(n("fleet_incidents"), 1.0);
     assert_eq!(n("nodes_in_fleet_incident"), 8.0);
     assert_eq!(n("personal_data_in_dump"), 0.0);
+    // Every node published its series; their offline checks are the acknowledged decisions.
+    assert_eq!(n("nodes_with_metrics"), 8.0);
+    assert_eq!(
+        s["node_metrics_checks"]["offline"].as_f64(),
+        Some(n("acknowledged_offline_decisions"))
+    );
     assert_eq!(s["ok"], true);
     assert!(run.status.success(), "{stderr}");
 }
