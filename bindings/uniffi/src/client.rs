@@ -182,6 +182,8 @@ impl AndalClient {
         async_transport: Option<Arc<dyn AsyncHttpTransport>>,
     ) -> Result<Arc<Self>, AndalError> {
         guard("AndalClient::new", || {
+            // The client registers its series when built: the recorder comes first.
+            crate::metrics::ensure_recorder();
             let mut b = andal::Client::builder(config.base_url)
                 .partner_id(config.partner_id)
                 .api_key(api_key)

@@ -12,6 +12,8 @@
 //! - [`AsyncHttpTransport`] is a foreign async trait: Kotlin (`suspend`) and Swift
 //!   (`async`) implement it over OkHttp, URLSession or java.net.http, and Rust adapts it
 //!   into [`andal::AsyncTransport`]. [`HttpTransport`] is its blocking form for Java.
+//! - Metrics: [`metrics_snapshot`] and [`metrics_prometheus`] read the core's snapshot
+//!   recorder (the one Python reads).
 //! - No personal data is rendered by any `Debug`/`Display`/error text produced here.
 
 #![warn(missing_docs)]
@@ -20,6 +22,7 @@ uniffi::setup_scaffolding!("andal");
 
 mod client;
 mod error;
+mod metrics;
 mod nik;
 mod notice;
 mod offline;
@@ -33,6 +36,9 @@ mod tests;
 
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
+pub use metrics::{
+    HistogramBucket, MetricKind, MetricLabel, MetricSample, metrics_prometheus, metrics_snapshot,
+};
 pub use nik::{NikInfo, Sex, normalize_name, parse_nik};
 pub use notice::{
     Notice, NoticeCode, NoticeLanguage, OfficeZone, decision_notice, notice_for_code,

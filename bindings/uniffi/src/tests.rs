@@ -190,3 +190,105 @@ fn foreign_transport_adapter_classifies() {
         .unwrap_err();
     assert_eq!(e.kind, andal::FailureKind::Protocol);
 }
+
+/// A client of `host` whose every attempt is refused (one attempt per check).
+fn refused_client(host: &str) -> Arc<crate::AndalClient> {
+    let config = crate::ClientConfig {
+        base_url: format!("http://{host}"),
+        partner_id: "p".into(),
+        allow_insecure_http: true,
+        deadline_ms: None,
+        attempt_timeout_ms: None,
+        max_response_bytes: None,
+        max_attempts: Some(1),
+        breaker: None,
+        count_throttling_as_failure: false,
+        offline: None,
+    };
+    let refused: Arc<dyn HttpTransport> = Arc::new(Foreign(|_| {
+        Err(TransportError::Failed {
+            kind: FailureKind::Refused,
+            detail: "no".into(),
+        })
+    }));
+    crate::AndalClient::new(config, "k".into(), Some(refused), None, None).unwrap()
+}
+
+fn query() -> Arc<crate::CheckQuery> {
+    crate::CheckQuery::new(
+        "3316094507990001".into(),
+        "Siti".into(),
+        "1999-07-05".into(),
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn metrics_snapshot_translates_the_core_recorder() {
+    use crate::metrics::{MetricKind, metrics_prometheus, metrics_snapshot};
+    // A host no other test of this binary uses: its series count this test's checks only.
+    let host = "127.0.0.1:7";
+    let client = refused_client(host);
+    for _ in 0..2 {
+        assert!(matches!(
+            client.verify(query(), None),
+            Err(AndalError::Unavailable { .. })
+        ));
+    }
+    let snap = metrics_snapshot();
+    let has = |s: &crate::MetricSample, name: &str, value: &str| {
+        s.labels.iter().any(|l| l.name == name && l.value == value)
+    };
+    let unavailable = snap
+        .iter()
+        .find(|s| {
+            s.name == "andal_checks_total"
+                && has(s, "host", host)
+                && has(s, "provenance", "none")
+                && has(s, "outcome", "unavailable")
+        })
+        .expect("the check counter of this client");
+    assert_eq!(
+        (unavailable.kind, unavailable.value),
+        (MetricKind::Counter, 2.0)
+    );
+    let names: Vec<&str> = unavailable.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["host", "outcome", "provenance"], "sorted by name");
+    // Every pair exists from the moment the client is built.
+    let matched = snap
+        .iter()
+        .find(|s| {
+            s.name == "andal_checks_total" && has(s, "host", host) && has(s, "outcome", "match")
+        })
+        .unwrap();
+    assert_eq!(matched.value, 0.0);
+    let duration = snap
+        .iter()
+        .find(|s| {
+            s.name == "andal_check_duration_seconds"
+                && has(s, "host", host)
+                && has(s, "provenance", "none")
+        })
+        .unwrap();
+    assert_eq!((duration.kind, duration.count), (MetricKind::Histogram, 2));
+    let last = duration.buckets.last().unwrap();
+    assert!(
+        last.upper_bound.is_infinite() && last.count == 2,
+        "{last:?}"
+    );
+    assert_eq!(
+        duration.buckets.len(),
+        andal::metrics::CHECK_DURATION_BUCKETS.len() + 1
+    );
+
+    let text = metrics_prometheus();
+    assert!(
+        text.contains("# TYPE andal_checks_total counter\n"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "andal_checks_total{{host=\"{host}\",outcome=\"unavailable\",provenance=\"none\"}} 2\n"
+    )));
+    assert!(!text.contains("3316094507990001") && !text.contains("Siti"));
+}

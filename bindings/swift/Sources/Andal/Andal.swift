@@ -2888,6 +2888,75 @@ public func FfiConverterTypeFieldResults_lower(_ value: FieldResults) -> RustBuf
 
 
 /**
+ * One histogram bucket, cumulative like Prometheus's `_bucket{le=...}`.
+ */
+public struct HistogramBucket: Equatable, Hashable {
+    /**
+     * Upper bound (`le`), in the series' unit; the last bucket's is +infinity.
+     */
+    public var upperBound: Double
+    /**
+     * Observations less than or equal to the bound.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Upper bound (`le`), in the series' unit; the last bucket's is +infinity.
+         */upperBound: Double, 
+        /**
+         * Observations less than or equal to the bound.
+         */count: UInt64) {
+        self.upperBound = upperBound
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HistogramBucket: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHistogramBucket: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HistogramBucket {
+        return
+            try HistogramBucket(
+                upperBound: FfiConverterDouble.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HistogramBucket, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.upperBound, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistogramBucket_lift(_ buf: RustBuffer) throws -> HistogramBucket {
+    return try FfiConverterTypeHistogramBucket.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistogramBucket_lower(_ value: HistogramBucket) -> RustBuffer {
+    return FfiConverterTypeHistogramBucket.lower(value)
+}
+
+
+/**
  * One header (order kept; names are case-insensitive).
  */
 public struct HttpHeader: Equatable, Hashable {
@@ -3122,6 +3191,185 @@ public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpR
 #endif
 public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
     return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
+/**
+ * One label of a series (`outcome` = `match`). Values come from closed sets or the
+ * registry's `host:port`: never personal data.
+ */
+public struct MetricLabel: Equatable, Hashable {
+    /**
+     * Label name.
+     */
+    public var name: String
+    /**
+     * Label value.
+     */
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Label name.
+         */name: String, 
+        /**
+         * Label value.
+         */value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MetricLabel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetricLabel: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MetricLabel {
+        return
+            try MetricLabel(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MetricLabel, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricLabel_lift(_ buf: RustBuffer) throws -> MetricLabel {
+    return try FfiConverterTypeMetricLabel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricLabel_lower(_ value: MetricLabel) -> RustBuffer {
+    return FfiConverterTypeMetricLabel.lower(value)
+}
+
+
+/**
+ * One series' value when the snapshot was taken.
+ */
+public struct MetricSample: Equatable, Hashable {
+    /**
+     * Series name (`andal_checks_total`, ...).
+     */
+    public var name: String
+    /**
+     * Labels, sorted by name.
+     */
+    public var labels: [MetricLabel]
+    /**
+     * Counter, gauge or histogram.
+     */
+    public var kind: MetricKind
+    /**
+     * Counter total or gauge value; for a histogram, the sum of the observations.
+     */
+    public var value: Double
+    /**
+     * Histogram only: number of observations (0 otherwise).
+     */
+    public var count: UInt64
+    /**
+     * Histogram only: cumulative buckets, +infinity last (empty otherwise).
+     */
+    public var buckets: [HistogramBucket]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Series name (`andal_checks_total`, ...).
+         */name: String, 
+        /**
+         * Labels, sorted by name.
+         */labels: [MetricLabel], 
+        /**
+         * Counter, gauge or histogram.
+         */kind: MetricKind, 
+        /**
+         * Counter total or gauge value; for a histogram, the sum of the observations.
+         */value: Double, 
+        /**
+         * Histogram only: number of observations (0 otherwise).
+         */count: UInt64, 
+        /**
+         * Histogram only: cumulative buckets, +infinity last (empty otherwise).
+         */buckets: [HistogramBucket]) {
+        self.name = name
+        self.labels = labels
+        self.kind = kind
+        self.value = value
+        self.count = count
+        self.buckets = buckets
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MetricSample: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetricSample: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MetricSample {
+        return
+            try MetricSample(
+                name: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterSequenceTypeMetricLabel.read(from: &buf), 
+                kind: FfiConverterTypeMetricKind.read(from: &buf), 
+                value: FfiConverterDouble.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf), 
+                buckets: FfiConverterSequenceTypeHistogramBucket.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MetricSample, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterSequenceTypeMetricLabel.write(value.labels, into: &buf)
+        FfiConverterTypeMetricKind.write(value.kind, into: &buf)
+        FfiConverterDouble.write(value.value, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+        FfiConverterSequenceTypeHistogramBucket.write(value.buckets, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricSample_lift(_ buf: RustBuffer) throws -> MetricSample {
+    return try FfiConverterTypeMetricSample.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricSample_lower(_ value: MetricSample) -> RustBuffer {
+    return FfiConverterTypeMetricSample.lower(value)
 }
 
 
@@ -5008,6 +5256,91 @@ public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustB
 
 
 /**
+ * The kind of a [`MetricSample`].
+ */
+
+public enum MetricKind: Equatable, Hashable {
+    
+    /**
+     * Only goes up.
+     */
+    case counter
+    /**
+     * Goes up and down.
+     */
+    case gauge
+    /**
+     * Observations in buckets.
+     */
+    case histogram
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MetricKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetricKind: FfiConverterRustBuffer {
+    typealias SwiftType = MetricKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MetricKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .counter
+        
+        case 2: return .gauge
+        
+        case 3: return .histogram
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MetricKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .counter:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .gauge:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .histogram:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricKind_lift(_ buf: RustBuffer) throws -> MetricKind {
+    return try FfiConverterTypeMetricKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricKind_lower(_ value: MetricKind) -> RustBuffer {
+    return FfiConverterTypeMetricKind.lower(value)
+}
+
+
+
+/**
  * A stable notice code (`code_text` of [`Notice`] is its `ANDAL-...` string).
  */
 
@@ -6605,6 +6938,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHistogramBucket: FfiConverterRustBuffer {
+    typealias SwiftType = [HistogramBucket]
+
+    public static func write(_ value: [HistogramBucket], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHistogramBucket.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HistogramBucket] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HistogramBucket]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHistogramBucket.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
     typealias SwiftType = [HttpHeader]
 
@@ -6622,6 +6980,56 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMetricLabel: FfiConverterRustBuffer {
+    typealias SwiftType = [MetricLabel]
+
+    public static func write(_ value: [MetricLabel], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMetricLabel.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MetricLabel] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MetricLabel]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMetricLabel.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMetricSample: FfiConverterRustBuffer {
+    typealias SwiftType = [MetricSample]
+
+    public static func write(_ value: [MetricSample], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMetricSample.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MetricSample] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MetricSample]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMetricSample.read(from: &buf))
         }
         return seq
     }
@@ -6825,6 +7233,28 @@ public func andalVersion() -> String  {
 })
 }
 /**
+ * The same in the Prometheus text exposition format (0.0.4), for an application's own
+ * scrape endpoint.
+ */
+public func metricsPrometheus() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_metrics_prometheus(uniffiCallStatus
+    )
+})
+}
+/**
+ * Every series of every client built in this process, sorted by name then labels
+ * (docs/metrics.md lists them). Empty when another `metrics` recorder was installed first.
+ */
+public func metricsSnapshot() -> [MetricSample]  {
+    return try!  FfiConverterSequenceTypeMetricSample.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_metrics_snapshot(uniffiCallStatus
+    )
+})
+}
+/**
  * Normalise a name the way the registry compares them (`"Hj. Siti  Aminah, S.Pd."` ->
  * `"SITI AMINAH"`).
  */
@@ -6925,6 +7355,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_andal_uniffi_checksum_func_andal_version() != 17783) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_metrics_prometheus() != 28489) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_metrics_snapshot() != 7803) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_andal_uniffi_checksum_func_normalize_name() != 29425) {

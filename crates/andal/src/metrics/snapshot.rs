@@ -2,7 +2,6 @@
 //! (Python `andal.metrics_snapshot()`, Kotlin/Swift `metricsSnapshot()`) and an
 //! application without an exporter use. It can also render the Prometheus text format.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
@@ -101,8 +100,12 @@ type SeriesKey = (String, Vec<(String, String)>);
 
 #[derive(Default)]
 struct Registry {
-    series: Mutex<BTreeMap<SeriesKey, Handle>>,
-    help: Mutex<BTreeMap<String, String>>,
+    // Sorted vectors rather than BTreeMaps: a few dozen entries, written when clients are
+    // built, and less code in the size-gated FFI library.
+    /// Sorted by key.
+    series: Mutex<Vec<(SeriesKey, Handle)>>,
+    /// Sorted by series name.
+    help: Mutex<Vec<(String, String)>>,
 }
 
 /// A recorder that keeps every series in memory (atomics; histograms in the fixed buckets
@@ -206,7 +209,8 @@ impl SnapshotRecorder {
         let mut last: Option<String> = None;
         for s in self.snapshot() {
             if last.as_deref() != Some(&s.name) {
-                if let Some(h) = help.get(&s.name) {
+                if let Ok(i) = help.binary_search_by(|(name, _)| name.as_str().cmp(&s.name)) {
+                    let h = &help[i].1;
                     let _ = writeln!(out, "# HELP {} {}", s.name, escape_help(h));
                 }
                 let _ = writeln!(out, "# TYPE {} {}", s.name, s.kind.as_str());
@@ -240,8 +244,16 @@ impl SnapshotRecorder {
     }
 
     fn register(&self, key: &Key, make: impl FnOnce() -> Handle) -> Handle {
+        let key = Self::key_of(key);
         let mut series = self.registry.series.lock();
-        let h = series.entry(Self::key_of(key)).or_insert_with(make);
+        let i = match series.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => i,
+            Err(i) => {
+                series.insert(i, (key, make()));
+                i
+            }
+        };
+        let h = &series[i].1;
         match h {
             Handle::Counter(c) => Handle::Counter(Arc::clone(c)),
             Handle::Gauge(g) => Handle::Gauge(Arc::clone(g)),
@@ -250,10 +262,11 @@ impl SnapshotRecorder {
     }
 
     fn describe(&self, key: KeyName, description: SharedString) {
-        self.registry
-            .help
-            .lock()
-            .insert(key.as_str().to_owned(), description.into_owned());
+        let mut help = self.registry.help.lock();
+        match help.binary_search_by(|(name, _)| name.as_str().cmp(key.as_str())) {
+            Ok(i) => help[i].1 = description.into_owned(),
+            Err(i) => help.insert(i, (key.as_str().to_owned(), description.into_owned())),
+        }
     }
 }
 

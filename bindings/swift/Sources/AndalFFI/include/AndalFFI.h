@@ -511,6 +511,18 @@ RustBuffer uniffi_andal_uniffi_fn_func_andal_version(RustCallStatus *_Nonnull ou
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_METRICS_PROMETHEUS
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_METRICS_PROMETHEUS
+RustBuffer uniffi_andal_uniffi_fn_func_metrics_prometheus(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_METRICS_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_METRICS_SNAPSHOT
+RustBuffer uniffi_andal_uniffi_fn_func_metrics_snapshot(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_NORMALIZE_NAME
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_NORMALIZE_NAME
 RustBuffer uniffi_andal_uniffi_fn_func_normalize_name(RustBuffer name, RustCallStatus *_Nonnull out_status
@@ -804,6 +816,18 @@ void ffi_andal_uniffi_rust_future_complete_void(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_ANDAL_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_ANDAL_VERSION
 uint16_t uniffi_andal_uniffi_checksum_func_andal_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_PROMETHEUS
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_PROMETHEUS
+uint16_t uniffi_andal_uniffi_checksum_func_metrics_prometheus(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_SNAPSHOT
+uint16_t uniffi_andal_uniffi_checksum_func_metrics_snapshot(void
     
 );
 #endif
