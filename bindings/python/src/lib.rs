@@ -1081,6 +1081,34 @@ fn metrics_prometheus() -> String {
         .unwrap_or_default()
 }
 
+/// The `log` records that go on to pyo3-log: all of Andal's own (`andal::*`, loggers
+/// `andal.*`), and only warnings and errors of the libraries under it (ureq, rustls,
+/// tracing's span lifecycle records). Their debug records, a dozen per check, each cost a
+/// cache walk in pyo3-log even when Python's logging drops them (about 10 µs per check).
+struct LogBridge(pyo3_log::Logger);
+
+impl LogBridge {
+    fn passes(metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn || metadata.target().starts_with("andal")
+    }
+}
+
+impl log::Log for LogBridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        Self::passes(metadata) && self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if Self::passes(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
 #[pymodule]
 fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -1088,7 +1116,10 @@ fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     andal::metrics::SnapshotRecorder::install_global();
     // Log bridge: `tracing` events reach Python's `logging` (loggers `andal.*`); levels
     // are cached by pyo3-log, so a disabled logger costs no call into Python.
-    let _ = pyo3_log::try_init();
+    let logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?;
+    if log::set_boxed_logger(Box::new(LogBridge(logger))).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
     m.add_function(wrap_pyfunction!(metrics_snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(metrics_prometheus, m)?)?;
     m.add_class::<PyNik>()?;

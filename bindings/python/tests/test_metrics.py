@@ -64,3 +64,15 @@ def test_tracing_events_reach_python_logging(
         r.name == "andal.resilience" and r.levelno == logging.WARNING for r in andal_records
     ), [(r.name, r.levelname, r.getMessage()) for r in andal_records]
     assert all(person["nik"] not in r.getMessage() for r in andal_records)
+
+
+def test_library_debug_records_stay_out_of_python_logging(
+    client: andal.Client, person: Dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Andal's own records reach `logging` at every level; those of the libraries under
+    # it (ureq, rustls, tracing's span records) only from WARNING up: they are a dozen
+    # per check and cost the check time even when logging drops them.
+    with caplog.at_level(logging.DEBUG):
+        assert client.verify(**_kw(person)).is_match
+    chatter = [r.name for r in caplog.records if not r.name.startswith("andal") and r.levelno < logging.WARNING]
+    assert chatter == []

@@ -122,3 +122,32 @@ def test_per_call_deadline_and_closed_client(sandbox: Any, person: Dict[str, Any
 
     with pytest.raises(RuntimeError):
         c.verify(nik=person["nik"], full_name=person["full_name"], birth_date=person["birth_date"])
+
+
+def test_decisions_are_the_dataclasses_their_constructors_build(
+    client: andal.Client, person: Dict[str, Any]
+) -> None:
+    # The extension fills the frozen dataclasses' fields without calling `__init__`; the
+    # result must be indistinguishable from constructing them.
+    import dataclasses
+
+    a = client.verify(nik=person["nik"], full_name=person["full_name"], birth_date=person["birth_date"])
+    b = client.verify(nik=person["nik"], full_name=person["full_name"], birth_date=person["birth_date"])
+    rebuilt = andal.Decision(
+        **{f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
+    )
+    assert rebuilt == a and dataclasses.asdict(rebuilt) == dataclasses.asdict(a)
+    p = a.provenance
+    assert p == andal.Provenance(
+        source="online", request_id=p.request_id, registry_time=p.registry_time, attempts=p.attempts
+    )
+    assert dataclasses.replace(a.fields) == a.fields
+    # Each decision has its own `extra` dict, as `default_factory=dict` gives.
+    assert p.extra == {} and p.extra is not b.provenance.extra
+    assert dataclasses.replace(a, elapsed_ms=0).elapsed_ms == 0
+    try:
+        a.elapsed_ms = 1  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("Decision must stay frozen")
