@@ -59,6 +59,10 @@ pub(crate) struct Shared {
     /// hung and slow requests and the async waiters (each subscribes, then checks state).
     changes: watch::Sender<()>,
     pub stopping: AtomicBool,
+    /// An admin request answered a `Down` switch that it makes only once its answer is
+    /// written: until then no other request is served (the caller may send its next
+    /// request the instant it reads the answer).
+    down_pending: AtomicBool,
     /// Where the listener is (the blocking waits of `Sandbox::set_fault` use the condvar).
     listener: Mutex<ListenerState>,
     listener_cv: Condvar,
@@ -136,6 +140,7 @@ impl Shared {
             }),
             changes: watch::Sender::new(()),
             stopping: AtomicBool::new(false),
+            down_pending: AtomicBool::new(false),
             listener: Mutex::new(ListenerState::Open),
             listener_cv: Condvar::new(),
             close_conns: watch::Sender::new(0),
@@ -164,6 +169,8 @@ impl Shared {
             st.set_at = Instant::now();
             st.generation += 1;
         }
+        // The switch is made: requests now see the fault itself.
+        self.down_pending.store(false, Ordering::SeqCst);
         self.changes.send_replace(());
         tracing::info!(
             fault = fault.as_ref().map_or("none", Fault::label),
@@ -437,7 +444,9 @@ pub(crate) async fn accept_loop(sh: Arc<Shared>, listener: std::net::TcpListener
                     if sh.stopping() {
                         break;
                     }
-                    if down_now(&sh.fault.lock(), Instant::now()).0 {
+                    if sh.down_pending.load(Ordering::SeqCst)
+                        || down_now(&sh.fault.lock(), Instant::now()).0
+                    {
                         continue; // dropped; the loop closes the listener
                     }
                     sh.accounting.lock().connections_accepted += 1;
@@ -525,6 +534,9 @@ async fn conn_loop(sh: &Arc<Shared>, conn: &mut Conn) -> Outcome {
 }
 
 async fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outcome {
+    if sh.down_pending.load(Ordering::SeqCst) {
+        return Outcome::Close;
+    }
     let is_v1 = req.path.starts_with("/v1/");
     let is_checks = req.path == api::CHECKS_PATH;
     let partner: Option<PartnerConfig> = if is_checks {
@@ -626,8 +638,15 @@ async fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outc
                 let _ = stream.flush().await;
                 return Outcome::Reset;
             }
-            // Listener-level faults; a request that slipped in is served normally.
-            Fault::Down | Fault::Flapping { .. } => {}
+            // Listener-level faults. A request that slipped in on a connection accepted
+            // before the switch gets what a dead server gives: no answer, the connection
+            // closes (the acceptor closes them all a moment later anyway).
+            Fault::Down => return Outcome::Close,
+            Fault::Flapping { .. } => {
+                if down_now(&sh.fault.lock(), Instant::now()).0 {
+                    return Outcome::Close;
+                }
+            }
         }
     }
 
@@ -637,7 +656,12 @@ async fn handle(sh: &Arc<Shared>, req: &Request, stream: &mut TcpStream) -> Outc
             sh.set_fault_async(f).await;
             None
         }
-        Some(After::SwitchAfterAnswer(f)) => Some(f),
+        Some(After::SwitchAfterAnswer(f)) => {
+            if matches!(f, Some(Fault::Down)) {
+                sh.down_pending.store(true, Ordering::SeqCst);
+            }
+            Some(f)
+        }
         None => None,
     };
     record(resp.status);

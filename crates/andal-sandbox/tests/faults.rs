@@ -74,6 +74,35 @@ fn down_through_the_admin_endpoint() {
 }
 
 #[test]
+fn once_a_down_switch_is_answered_no_request_is_served() {
+    // The admin answers a `down` before it closes the listener (the switch cuts its own
+    // connection). A caller that sends its next request the instant it reads that answer,
+    // on a connection accepted before the switch, must still meet a dead registry: no
+    // answer. (Python's breaker test saw a check served here under load.)
+    let sb = sandbox();
+    let addr = sb.addr();
+    let mut early = connect(addr, Duration::from_secs(2)).unwrap();
+    write_request(&mut early, "GET", "/v1/health", &[], b"", false).unwrap();
+    assert_eq!(read_response(&mut early).unwrap().status, 200);
+    let r = request(
+        addr,
+        "PUT",
+        "/admin/fault",
+        &[("Content-Type", "application/json")],
+        br#"{"kind":"down"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+    // Writing may already fail (connection closed); either way nothing may come back.
+    let _ = write_request(&mut early, "GET", "/v1/health", &[], b"", false);
+    if let Ok(resp) = read_response(&mut early) {
+        panic!("served {} after the down switch was answered", resp.status);
+    }
+    sb.clear_fault();
+    assert_eq!(get(addr, "/v1/health").status, 200);
+}
+
+#[test]
 fn hang_times_out_client_side_and_closes_when_cleared() {
     let sb = Arc::new(sandbox());
     sb.set_fault(Fault::Hang);

@@ -96,7 +96,10 @@ class AsyncThreadsTest {
             println("AsyncThreadsTest java.net.http transport: threads added at peak $added")
             assertTrue(added.jvm <= 16 && added.os <= 16, "threads added: $added")
         }
-        assertEquals(1001L, transport.requestsSent)
+        // Every check went through the foreign transport (1,000 + the warm-up). More is
+        // allowed: on a loaded machine a transient failure is retried by the policy, and
+        // the decisions above are all MATCH either way.
+        assertTrue(transport.requestsSent >= 1001L, "requests sent: ${transport.requestsSent}")
     }
 
     @Test
