@@ -34,8 +34,8 @@ fn sample_prints_json_lines_and_exits() {
     assert!(text.contains("\"active\":false"));
 }
 
-#[test]
-fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
+/// The binary serving on a free port, and the address from the URL on its first line.
+fn spawn_serving() -> (std::process::Child, std::net::SocketAddr) {
     let mut child = Command::new(BIN)
         .args(["--people", "5000", "--port", "0"])
         .stdin(Stdio::null())
@@ -47,8 +47,18 @@ fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().to_owned();
-    let addr: std::net::SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+#[test]
+fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
+    let (mut child, addr) = spawn_serving();
     assert!(addr.ip().is_loopback());
     // Still serving after stdin closed.
     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -64,23 +74,7 @@ fn serves_with_the_url_on_the_first_line_and_ignores_stdin_eof() {
 #[cfg(target_os = "linux")]
 #[test]
 fn connections_do_not_cost_threads() {
-    let mut child = Command::new(BIN)
-        .args(["--people", "5000", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("http://")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (mut child, addr) = spawn_serving();
     let threads = || {
         std::fs::read_to_string(format!("/proc/{}/status", child.id()))
             .unwrap()
