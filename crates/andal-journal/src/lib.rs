@@ -44,4 +44,4 @@ pub use journal::{
     damaged_side_files, decode_journal,
 };
 pub use key::{JournalKey, KEY_LEN};
-pub use tail::{JournalTail, TailRead};
+pub use tail::{JournalTail, SyncHook, TailRead};

@@ -1,11 +1,12 @@
 //! Following a journal another process appends to: each read decodes only the frames
 //! appended since the previous one (a ledger shipper's incremental read), never opening the
-//! file for writing.
+//! file for writing. What a read returns is durable: it fsyncs the file first.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::format::{self, FILE_ID_LEN, FIRST_SEQ, FileKeys, HEADER_LEN};
@@ -22,12 +23,28 @@ use crate::key::JournalKey;
 /// * A file that was replaced (another file id or header: a recreated or re-keyed journal)
 ///   or became shorter than what was read is read again from its first record, and the
 ///   read says so ([`TailRead::restarted`]).
+///
+/// **Only durable records are returned.** The writer acknowledges a record after its
+/// `fdatasync`, but a reader can see the frame as soon as it is written, before that sync:
+/// after a power loss such a frame may be gone, and its sequence number reused for another
+/// record. So a read that found new records calls `fdatasync` on its own read-only handle
+/// before returning them (one per read, however many records; none for an empty read):
+/// on Linux and Android this flushes the file's dirty pages whoever wrote them, so what the
+/// read returns survives a power loss, and recovery keeps it (an intact frame is kept
+/// whether or not its writer lived to be told). A failed sync is an error, returns nothing
+/// and does not move the read position.
 pub struct JournalTail {
     path: PathBuf,
     key: JournalKey,
     state: Option<TailState>,
     records_read: u64,
+    syncs: u64,
+    sync_hook: Option<SyncHook>,
 }
+
+/// Replaces the sync step of a [`JournalTail`] read (tests: observe or fail it).
+#[doc(hidden)]
+pub type SyncHook = Arc<dyn Fn(&File) -> io::Result<()> + Send + Sync>;
 
 struct TailState {
     keys: FileKeys,
@@ -44,6 +61,7 @@ impl fmt::Debug for JournalTail {
             .field("path", &self.path)
             .field("offset", &self.state.as_ref().map(|s| s.offset))
             .field("records_read", &self.records_read)
+            .field("syncs", &self.syncs)
             .finish_non_exhaustive()
     }
 }
@@ -71,12 +89,26 @@ impl JournalTail {
             key: key.clone(),
             state: None,
             records_read: 0,
+            syncs: 0,
+            sync_hook: None,
         }
     }
 
     /// Records decrypted so far by this follower (the cost of following).
     pub fn records_read(&self) -> u64 {
         self.records_read
+    }
+
+    /// `fdatasync` calls made so far: one per read that returned records.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
+    }
+
+    /// Test hook: `hook` runs instead of `fdatasync` as a read's sync step (it may record
+    /// the call, sync itself, or fail). Not for production use.
+    #[doc(hidden)]
+    pub fn set_sync_hook(&mut self, hook: SyncHook) {
+        self.sync_hook = Some(hook);
     }
 
     /// Forget the position: the next read starts at the file's first record.
@@ -108,17 +140,23 @@ impl JournalTail {
                 && len >= s.offset
         });
         let restarted = !same;
-        if restarted {
+        // The new position is kept only once what was read is durable.
+        let fresh = if restarted {
             let keys = format::decode_header(&head, &self.key)?;
             let hl = keys.header_len();
-            self.state = Some(TailState {
+            Some(TailState {
                 header: head[..hl].to_vec(),
                 keys,
                 offset: hl as u64,
                 next_seq: FIRST_SEQ,
-            });
-        }
-        let st = self.state.as_mut().expect("set above");
+            })
+        } else {
+            None
+        };
+        let st = fresh
+            .as_ref()
+            .or(self.state.as_ref())
+            .expect("a fresh state, or the same file as before");
         file.seek(SeekFrom::Start(st.offset))?;
         let mut bytes = Vec::with_capacity(len.saturating_sub(st.offset) as usize);
         file.read_to_end(&mut bytes)?;
@@ -130,6 +168,18 @@ impl JournalTail {
                     payload: pt.to_vec(),
                 })
             })?;
+        if !records.is_empty() {
+            // Before anyone ships these: written is not durable until an fsync covers it.
+            match &self.sync_hook {
+                Some(hook) => hook(&file)?,
+                None => file.sync_data()?,
+            }
+            self.syncs += 1;
+        }
+        if let Some(f) = fresh {
+            self.state = Some(f);
+        }
+        let st = self.state.as_mut().expect("set above");
         // A torn tail is not consumed: the next read tries that frame again.
         st.offset = outcome.valid_len;
         st.next_seq = outcome.next_seq;
@@ -179,6 +229,8 @@ mod tests {
             }]
         );
         assert_eq!(tail.records_read(), 6);
+        // One fsync per read that returned records (two), none for the empty ones.
+        assert_eq!(tail.syncs(), 2);
         tail.rewind();
         let r = tail.read_new().unwrap();
         assert!(r.restarted);
@@ -235,5 +287,57 @@ mod tests {
         let r = tail.read_new().unwrap();
         assert!(r.restarted);
         assert_eq!((r.records.len(), r.last_seq), (0, 0));
+    }
+
+    #[test]
+    fn records_are_returned_only_after_the_sync_step_and_a_failed_sync_returns_none() {
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (j, _) = Journal::open(&path, &key(), JournalOptions::default()).unwrap();
+        for i in 0..3u8 {
+            j.append(&[i]).unwrap();
+        }
+        let mut tail = JournalTail::new(&path, &key());
+        // The hook sees the file as the read found it, and can fail like an fsync.
+        let fail = Arc::new(AtomicBool::new(true));
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (f, c) = (fail.clone(), calls.clone());
+        tail.set_sync_hook(Arc::new(move |file: &File| {
+            c.lock().unwrap().push(file.metadata()?.len());
+            if f.load(Ordering::SeqCst) {
+                return Err(io::Error::other("injected fsync failure"));
+            }
+            file.sync_data()
+        }));
+
+        // A failed sync returns nothing and keeps the position.
+        assert!(matches!(tail.read_new(), Err(JournalError::Io(_))));
+        assert_eq!((tail.syncs(), tail.records_read()), (0, 0));
+        fail.store(false, Ordering::SeqCst);
+        let r = tail.read_new().unwrap();
+        assert!(r.restarted, "still the first read of the file");
+        assert_eq!(
+            r.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(*calls.lock().unwrap(), [len, len]);
+
+        // Nothing new: no sync.
+        assert!(tail.read_new().unwrap().records.is_empty());
+        assert_eq!(calls.lock().unwrap().len(), 2);
+
+        // New records behind a failed sync are read again, not skipped.
+        j.append_batch(&[b"four", b"five"]).unwrap();
+        fail.store(true, Ordering::SeqCst);
+        assert!(tail.read_new().is_err());
+        fail.store(false, Ordering::SeqCst);
+        let r = tail.read_new().unwrap();
+        assert!(!r.restarted);
+        assert_eq!(r.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!((tail.syncs(), tail.records_read()), (2, 5));
+        assert_eq!(calls.lock().unwrap().len(), 4);
     }
 }

@@ -183,6 +183,18 @@ impl Shipper {
         self.follower.records_read()
     }
 
+    /// Journal fsyncs made by this shipper so far: one per pass that read new records
+    /// (what it ships must be durable first: [`andal::JournalFollower`]).
+    pub fn journal_syncs(&self) -> u64 {
+        self.follower.syncs()
+    }
+
+    /// Test hook: replaces the journal sync step that precedes shipping.
+    #[doc(hidden)]
+    pub fn set_journal_sync_hook(&mut self, hook: andal_journal::SyncHook) {
+        self.follower.set_sync_hook(hook);
+    }
+
     fn db(&mut self) -> Result<&mut Db, LedgerError> {
         if self.db.is_none() {
             self.db = Some(schema::connect(&self.target)?);

@@ -490,6 +490,59 @@ fn more_offline_decisions(node: &Node, n: usize) {
     node.sb.clear_fault();
 }
 
+/// What a shipper ships must be durable first: a record the node wrote but had not yet
+/// fsynced could be lost in a power loss and its sequence number reused for another
+/// decision, which `ON CONFLICT DO NOTHING` would then refuse. The journal sync step (a
+/// hook standing in for `fdatasync`) runs before anything of the pass is in the ledger, a
+/// failed sync ships nothing, and a pass costs one sync whatever its number of batches.
+#[test]
+fn only_what_the_journal_made_durable_is_shipped_one_fsync_per_pass() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(url) = migrated("durable") else {
+        return;
+    };
+    let node = node_with_offline_decisions(6);
+    let mut s = shipper(&url, &node, "node-d", 4);
+    let fail = Arc::new(AtomicBool::new(true));
+    // Decisions in the ledger each time the sync step runs.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (f, u, log) = (fail.clone(), url.clone(), seen.clone());
+    s.set_journal_sync_hook(Arc::new(move |file: &std::fs::File| {
+        log.lock()
+            .unwrap()
+            .push(count(&u, "SELECT count(*) FROM ledger_decisions"));
+        if f.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("injected fsync failure"));
+        }
+        file.sync_data()
+    }));
+    let decisions = || count(&url, "SELECT count(*) FROM ledger_decisions");
+
+    // The sync fails: nothing is shipped, no cursor is written.
+    assert!(s.ship_journal().is_err());
+    assert_eq!(decisions(), 0);
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_ship_cursor"), 0);
+
+    // The sync succeeds: the records read (two batches) are shipped after it.
+    fail.store(false, Ordering::SeqCst);
+    let st = s.ship_journal().unwrap();
+    assert_eq!((st.decisions, st.batches), (6, 2));
+    assert_eq!(*seen.lock().unwrap(), [0, 0]);
+    assert_eq!(s.journal_syncs(), 1);
+
+    // Nothing new: no sync. More decisions in two batches: one sync, before them.
+    assert_eq!(s.ship_journal().unwrap().decisions, 0);
+    assert_eq!(s.journal_syncs(), 1);
+    more_offline_decisions(&node, 5);
+    let total = decisions_in(&node.dir.path().join("offline.journal"));
+    assert!(total > 10, "{total} decisions");
+    let st = s.ship_journal().unwrap();
+    assert_eq!((st.decisions, st.batches), (total - 6, 2));
+    assert_eq!(*seen.lock().unwrap(), [0, 0, 6]);
+    assert_eq!(s.journal_syncs(), 2);
+    assert_eq!(decisions(), total as i64);
+}
+
 #[test]
 fn a_pass_reads_only_the_records_appended_since_the_last_one() {
     let Some(url) = migrated("incremental") else {

@@ -349,18 +349,24 @@ pub struct JournalRecords {
 /// Read a journal without opening it for writing (like [`read_journal`]), keeping what a
 /// ledger shipper needs: offline decisions with their re-check fields, and resolutions.
 /// Records up to `after_seq` are decoded (the journal authenticates them as a chain) but
-/// not returned. A torn tail is ignored, as on open. To read a growing journal
+/// not returned. A torn tail is ignored, as on open. What is returned is durable: the file
+/// is fsynced after the read (see [`JournalFollower`]). To read a growing journal
 /// repeatedly, a [`JournalFollower`] decodes only what was appended since its last read.
 pub fn read_journal_records(
     path: impl AsRef<std::path::Path>,
     key: &andal_journal::JournalKey,
     after_seq: u64,
 ) -> Result<JournalRecords, crate::Error> {
-    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
-        crate::Error::Journal(std::sync::Arc::new(andal_journal::JournalError::Io(e)))
-    })?;
+    let io = |e| crate::Error::Journal(std::sync::Arc::new(andal_journal::JournalError::Io(e)));
+    let mut file = std::fs::File::open(path.as_ref()).map_err(io)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
     let (records, _recovery) = andal_journal::decode_journal(&bytes, key)
         .map_err(|e| crate::Error::Journal(std::sync::Arc::new(e)))?;
+    if !records.is_empty() {
+        // Written is not durable: only what an fsync covers may be shipped (JournalFollower).
+        file.sync_data().map_err(io)?;
+    }
     // decode_journal verified the header (CRC, key check value, MAC in version 2).
     let mut file_id = [0u8; 16];
     if bytes.len() >= 28 {
@@ -411,6 +417,12 @@ fn shipping_records(
 /// progress or a torn tail ends a read and is read again once complete; a journal
 /// replaced by another file (another file id) or truncated is read again from its start
 /// ([`JournalRecords::restarted`]).
+///
+/// Only durable records are returned: a read that found new records fsyncs the file (its
+/// own read-only handle) before returning them, so a record the writer wrote but had not
+/// yet synced cannot be shipped and then lost, its sequence number reused, in a power
+/// loss. One fsync per read that returned records ([`syncs`](Self::syncs)); see
+/// [`andal_journal::JournalTail`].
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -469,6 +481,17 @@ impl JournalFollower {
     /// Forget the position: the next read starts at the journal's first record.
     pub fn rewind(&mut self) {
         self.tail.rewind();
+    }
+
+    /// `fdatasync` calls made so far by this follower: one per read that returned records.
+    pub fn syncs(&self) -> u64 {
+        self.tail.syncs()
+    }
+
+    /// Test hook: replaces the sync step of a read ([`andal_journal::JournalTail`]).
+    #[doc(hidden)]
+    pub fn set_sync_hook(&mut self, hook: andal_journal::SyncHook) {
+        self.tail.set_sync_hook(hook);
     }
 }
 
