@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use andal::outage::OutageReport;
+use andal::resilience::{SharedClock, SystemClock};
 use andal::{JournalFollower, JournalKey, JournalRecord, JournalRecords, ReconcileOutcome};
 use postgres::Client as Db;
 
@@ -38,6 +39,9 @@ pub struct ShipperConfig {
     pub journal_path: PathBuf,
     /// Records per transaction (1 = one by one).
     pub batch_size: usize,
+    /// The shipper's clock: its wall time for the age of a decision, its monotonic time
+    /// for how long a decision has waited since the shipper first read it ([`ShipLag`]).
+    pub clock: SharedClock,
 }
 
 impl ShipperConfig {
@@ -52,7 +56,15 @@ impl ShipperConfig {
             upstream_host: upstream_host.into(),
             journal_path: journal_path.into(),
             batch_size: DEFAULT_BATCH,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// The clock the ship lag is measured with (default: the system clock; tests inject a
+    /// `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Records per transaction (at least 1).
@@ -89,9 +101,17 @@ pub struct ShipLag {
     /// Journal records (of any kind) past what the ledger holds. Before the shipper has
     /// reached the database once, every record counts.
     pub records: u64,
-    /// Age in whole seconds of the oldest offline decision not yet in the ledger (0: none),
-    /// from its journaled decision time to this host's clock.
+    /// Age in whole seconds of the oldest offline decision not yet in the ledger (0: none):
+    /// from its journaled decision time to this host's clock, or from when this shipper
+    /// first read it (by its monotonic clock), whichever is longer. The decision time was
+    /// stamped by the node's clock: if that clock runs ahead of this host's, the first
+    /// measure alone would read 0 however long the decision waits; the second is a lower
+    /// bound that no clock skew can hide.
     pub oldest_decision_secs: u64,
+    /// How far ahead of this host's clock, in whole seconds, the node stamped the offline
+    /// decisions read by the last pass that read any (0: not ahead). A decision time in
+    /// the future says the node's clock is wrong (or this host's).
+    pub node_clock_ahead_secs: u64,
 }
 
 /// Records of one journal file (one file id) read and not yet known to be in the ledger.
@@ -103,6 +123,20 @@ struct Segment {
     records: VecDeque<JournalRecord>,
     /// The ledger's cursor for this file, as last read or committed (`None`: not asked).
     cursor: Option<u64>,
+    /// When this shipper first read the records: (last seq of a read, the shipper's
+    /// monotonic time then), in order. A record was first seen at the first mark at or
+    /// past its seq.
+    seen: VecDeque<(u64, Instant)>,
+}
+
+impl Segment {
+    /// When this shipper first read the record `seq` of this file.
+    fn first_seen(&self, seq: u64) -> Option<Instant> {
+        self.seen
+            .iter()
+            .find(|(through, _)| *through >= seq)
+            .map(|m| m.1)
+    }
 }
 
 /// A connection shipping one node's journal. It follows the journal
@@ -119,6 +153,8 @@ pub struct Shipper {
     /// Oldest file first; the last one is the journal's current file.
     segments: VecDeque<Segment>,
     lag: ShipLag,
+    /// [`ShipLag::node_clock_ahead_secs`] of the last read that held offline decisions.
+    node_clock_ahead: u64,
 }
 
 impl std::fmt::Debug for Shipper {
@@ -140,15 +176,16 @@ impl Shipper {
         journal_key: JournalKey,
         ledger_key: LedgerKey,
     ) -> Result<Self, LedgerError> {
-        let mut s = Self::unconnected(db.into(), config, journal_key, ledger_key)?;
+        let mut s = Self::new(db, config, journal_key, ledger_key)?;
         s.db = Some(schema::connect(&s.target)?);
         Ok(s)
     }
 
-    /// A shipper that connects on its first pass (the background loop: it measures the
-    /// lag even while the database is unreachable).
-    fn unconnected(
-        target: LedgerDb,
+    /// A shipper that connects on its first pass (as the background loop does): it reads
+    /// the journal and measures the lag ([`lag`](Self::lag)) even while the database is
+    /// unreachable, and reconnects by itself after an error.
+    pub fn new(
+        db: impl Into<LedgerDb>,
         config: ShipperConfig,
         journal_key: JournalKey,
         ledger_key: LedgerKey,
@@ -157,7 +194,7 @@ impl Shipper {
             return Err(LedgerError::Config("node id must be 1-200 bytes".into()));
         }
         Ok(Shipper {
-            target,
+            target: db.into(),
             db: None,
             follower: JournalFollower::new(&config.journal_path, &journal_key),
             config,
@@ -165,6 +202,7 @@ impl Shipper {
             series_through: i64::MIN,
             segments: VecDeque::new(),
             lag: ShipLag::default(),
+            node_clock_ahead: 0,
         })
     }
 
@@ -291,21 +329,51 @@ impl Shipper {
 
     /// Adds a read to the segments.
     fn take(&mut self, read: JournalRecords) {
+        let now = self.config.clock.now();
+        let wall = unix_secs(&self.config.clock);
+        let ahead = read
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                JournalRecord::OfflineDecision { decision, .. } => {
+                    Some(decision.decided_at().saturating_sub(wall))
+                }
+                _ => None,
+            })
+            .max();
+        if let Some(a) = ahead {
+            self.node_clock_ahead = a;
+        }
+        // A record read again (the file re-read from its start) keeps its first sighting.
+        let mut seen = VecDeque::new();
         if read.restarted {
             // The file read again from its start: this read supersedes what is held of it.
-            self.segments.retain(|s| s.file_id != read.file_id);
+            if let Some(old) = self.segments.iter().position(|s| s.file_id == read.file_id) {
+                seen = self
+                    .segments
+                    .remove(old)
+                    .map(|s| s.seen)
+                    .unwrap_or_default();
+            }
         }
         match self.segments.back_mut() {
             Some(seg) if seg.file_id == read.file_id => {
+                if read.last_seq > seg.last_seq {
+                    seg.seen.push_back((read.last_seq, now));
+                }
                 seg.records.extend(read.records);
                 seg.last_seq = read.last_seq;
             }
-            _ => self.segments.push_back(Segment {
-                file_id: read.file_id,
-                last_seq: read.last_seq,
-                records: read.records.into(),
-                cursor: None,
-            }),
+            _ => {
+                seen.push_back((read.last_seq, now));
+                self.segments.push_back(Segment {
+                    file_id: read.file_id,
+                    last_seq: read.last_seq,
+                    records: read.records.into(),
+                    cursor: None,
+                    seen,
+                })
+            }
         }
     }
 
@@ -345,16 +413,22 @@ impl Shipper {
             while seg.records.front().is_some_and(|r| record_seq(r) <= c) {
                 seg.records.pop_front();
             }
+            while seg.seen.len() > 1 && seg.seen.front().is_some_and(|m| m.0 <= c) {
+                seg.seen.pop_front();
+            }
         }
         Ok(true)
     }
 
     fn measure_lag(&self) -> ShipLag {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut lag = ShipLag::default();
-        let mut oldest: Option<u64> = None;
+        let wall = unix_secs(&self.config.clock);
+        let now = self.config.clock.now();
+        let mut lag = ShipLag {
+            node_clock_ahead_secs: self.node_clock_ahead,
+            ..ShipLag::default()
+        };
+        let mut oldest_decided: Option<u64> = None;
+        let mut first_seen: Option<Instant> = None;
         for seg in &self.segments {
             let cursor = seg.cursor.unwrap_or(0);
             lag.records += seg.last_seq.saturating_sub(cursor);
@@ -363,11 +437,19 @@ impl Shipper {
                     && *seq > cursor
                 {
                     let t = decision.decided_at();
-                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                    oldest_decided = Some(oldest_decided.map_or(t, |o| o.min(t)));
+                    if let Some(at) = seg.first_seen(*seq) {
+                        first_seen = Some(first_seen.map_or(at, |o| o.min(at)));
+                    }
                 }
             }
         }
-        lag.oldest_decision_secs = oldest.map_or(0, |t| now.saturating_sub(t));
+        // The node's clock stamped `decided_at`; the shipper's own monotonic clock measures
+        // the wait since it first read the decision. The longer of the two: skew between the
+        // clocks can shorten the first, never the second.
+        let by_stamp = oldest_decided.map_or(0, |t| wall.saturating_sub(t));
+        let by_sight = first_seen.map_or(0, |at| now.saturating_duration_since(at).as_secs());
+        lag.oldest_decision_secs = by_stamp.max(by_sight);
         lag
     }
 
@@ -567,6 +649,14 @@ impl Shipper {
     }
 }
 
+/// The clock's wall time in unix seconds (0 before 1970).
+fn unix_secs(clock: &SharedClock) -> u64 {
+    clock
+        .wall()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn record_seq(r: &JournalRecord) -> u64 {
     match r {
         JournalRecord::OfflineDecision { seq, .. } | JournalRecord::Resolution { seq, .. } => *seq,
@@ -616,6 +706,9 @@ pub mod metric_names {
     pub const LAG_RECORDS: &str = "andal_ship_lag_records";
     /// Gauge: age of the oldest offline decision not yet in the ledger, in seconds.
     pub const LAG_SECONDS: &str = "andal_ship_lag_seconds";
+    /// Gauge: how far ahead of the shipper's clock the node stamped its latest offline
+    /// decisions, in seconds (0: not ahead).
+    pub const NODE_CLOCK_AHEAD: &str = "andal_ship_node_clock_ahead_seconds";
     /// Counter: journal records decrypted by the shipper (the cost of following).
     pub const RECORDS_READ: &str = "andal_ship_journal_records_read_total";
 }
@@ -631,6 +724,7 @@ pub struct ShipMetrics {
     shipped_through: metrics::Gauge,
     lag_records: metrics::Gauge,
     lag_seconds: metrics::Gauge,
+    node_clock_ahead: metrics::Gauge,
     /// The shipper's records-read total at the last update (the counter takes the growth).
     records_seen: AtomicU64,
 }
@@ -675,7 +769,13 @@ impl ShipMetrics {
         metrics::describe_gauge!(
             LAG_SECONDS,
             Unit::Seconds,
-            "Age of the oldest offline decision not yet in the ledger when the last pass began"
+            "Age of the oldest offline decision not yet in the ledger when the last pass began \
+             (by its decision time or since the shipper first read it, whichever is longer)"
+        );
+        metrics::describe_gauge!(
+            NODE_CLOCK_AHEAD,
+            Unit::Seconds,
+            "How far ahead of the shipper's clock the node stamped its latest offline decisions"
         );
         let node = node_id.to_owned();
         ShipMetrics {
@@ -685,7 +785,8 @@ impl ShipMetrics {
             records_read: metrics::counter!(RECORDS_READ, "node" => node.clone()),
             shipped_through: metrics::gauge!(SHIPPED_THROUGH, "node" => node.clone()),
             lag_records: metrics::gauge!(LAG_RECORDS, "node" => node.clone()),
-            lag_seconds: metrics::gauge!(LAG_SECONDS, "node" => node),
+            lag_seconds: metrics::gauge!(LAG_SECONDS, "node" => node.clone()),
+            node_clock_ahead: metrics::gauge!(NODE_CLOCK_AHEAD, "node" => node),
             records_seen: AtomicU64::new(0),
         }
     }
@@ -706,6 +807,7 @@ impl ShipMetrics {
         let lag = shipper.lag();
         self.lag_records.set(lag.records as f64);
         self.lag_seconds.set(lag.oldest_decision_secs as f64);
+        self.node_clock_ahead.set(lag.node_clock_ahead_secs as f64);
     }
 }
 
@@ -850,7 +952,7 @@ fn run(
         let started = Instant::now();
         let result = (|| -> Result<ShipStats, LedgerError> {
             if shipper.is_none() {
-                shipper = Some(Shipper::unconnected(
+                shipper = Some(Shipper::new(
                     target.clone(),
                     config.clone(),
                     journal_key.clone(),

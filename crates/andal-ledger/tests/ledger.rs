@@ -745,6 +745,58 @@ fn the_background_shipper_publishes_ship_lag_and_progress_metrics() {
     }
 }
 
+/// The ship lag when the node's clock runs ahead of the shipper's host: a decision stamped
+/// in the shipper's future must not read as 0 s behind however long it waits. No database
+/// is needed (nothing listens on port 1): a pass measures the lag before it fails.
+#[test]
+fn ship_lag_is_counted_from_first_sight_when_the_node_clock_runs_ahead() {
+    use std::time::SystemTime;
+    let node = node_with_offline_decisions(3);
+    let journal = node.dir.path().join("offline.journal");
+    let lag_with = |clock: &Arc<ManualClock>| {
+        let cfg = ShipperConfig::new("node-s", "sandbox", &journal).clock(clock.clone());
+        Shipper::new(
+            "postgres://postgres@127.0.0.1:1/none",
+            cfg,
+            JournalKey::from_bytes(JKEY),
+            LedgerKey::from_bytes(LKEY),
+        )
+        .unwrap()
+    };
+
+    // The shipper's host 10 minutes behind the node (the node's clock ahead).
+    let clock = Arc::new(ManualClock::starting_at(
+        SystemTime::now() - Duration::from_secs(600),
+    ));
+    let mut s = lag_with(&clock);
+    assert!(s.ship_journal().is_err());
+    assert_eq!(s.lag().records, last_seq(&journal));
+    assert_eq!(s.lag().oldest_decision_secs, 0, "just read");
+    let ahead = s.lag().node_clock_ahead_secs;
+    assert!(
+        (590..=610).contains(&ahead),
+        "node clock ahead by {ahead} s"
+    );
+    clock.advance(Duration::from_secs(42));
+    assert!(s.ship_journal().is_err());
+    // By the decision time alone this read 0 (the decisions are 9+ minutes in the future).
+    assert_eq!(s.lag().oldest_decision_secs, 42);
+    assert_eq!(s.lag().node_clock_ahead_secs, ahead, "nothing new read");
+
+    // The host's clock ahead of the node's: the decision time is the longer measure.
+    let clock = Arc::new(ManualClock::starting_at(
+        SystemTime::now() + Duration::from_secs(100),
+    ));
+    let mut s = lag_with(&clock);
+    assert!(s.ship_journal().is_err());
+    let lag = s.lag();
+    assert!((95..=110).contains(&lag.oldest_decision_secs), "{lag:?}");
+    assert_eq!(lag.node_clock_ahead_secs, 0);
+    clock.advance(Duration::from_secs(5));
+    assert!(s.ship_journal().is_err());
+    assert_eq!(s.lag().oldest_decision_secs, lag.oldest_decision_secs + 5);
+}
+
 #[test]
 fn tls_to_the_ledger_honours_sslmode_and_the_ca() {
     use andal_ledger::LedgerDb;
