@@ -4,7 +4,8 @@
 # user, loopback only, a free port, TLS on with a CA and a server certificate for the name
 # `ledger.test` made for the run), runs the ledger integration tests (crates/andal-ledger)
 # and the fleet drill test (crates/andal-cli/tests/fleet.rs: 8 node processes, 50 shipper
-# SIGKILLs, one PostgreSQL restart, two reconcilers), and stops the server on exit.
+# SIGKILLs, one PostgreSQL restart, two reconcilers; over TLS, verify-full with the run's
+# CA), and stops the server on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

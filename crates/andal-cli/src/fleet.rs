@@ -26,9 +26,18 @@ pub struct FleetArgs {
     /// Run the fleet drill with this many node processes (needs --ledger).
     #[arg(long)]
     pub fleet: Option<usize>,
-    /// PostgreSQL URL of the ledger for the fleet drill.
+    /// PostgreSQL URL of the ledger for the fleet drill (sslmode as for `andal ship`).
     #[arg(long, requires = "fleet")]
     pub ledger: Option<String>,
+    /// PEM file of the CA the ledger database's certificate chains to (sslmode=verify-ca
+    /// and verify-full need it); used by the drill, its shippers, reconcilers and pg_dump.
+    #[arg(
+        long = "ledger-ca",
+        env = "ANDAL_LEDGER_CA",
+        value_name = "FILE",
+        requires = "ledger"
+    )]
+    pub ledger_ca: Option<PathBuf>,
     /// Shipper kills (SIGKILL) spread over the run.
     #[arg(long, default_value_t = 50)]
     pub kills: usize,
@@ -240,6 +249,13 @@ fn fleet(
     url: &str,
 ) -> Result<FleetSummary, String> {
     let n = f.fleet.unwrap_or(8).max(1);
+    let ca = f.ledger_ca.as_deref();
+    let db_of = || crate::ledger::ledger_db(url, ca);
+    // The child commands get the same CA.
+    let ca_args: Vec<std::ffi::OsString> = match ca {
+        Some(p) => vec!["--ledger-ca".into(), p.into()],
+        None => Vec::new(),
+    };
     let say = |s: String| {
         if !json {
             println!("{s}");
@@ -252,7 +268,7 @@ fn fleet(
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     // A fresh ledger schema for the drill's database.
     {
-        let mut db = schema::connect_unchecked(url).map_err(|e| e.to_string())?;
+        let mut db = schema::connect_unchecked(db_of()).map_err(|e| e.to_string())?;
         schema::migrate(&mut db).map_err(|e| e.to_string())?;
         db.batch_execute(
             "TRUNCATE ledger_rechecks, ledger_decisions, ledger_ship_cursor, ledger_incidents,
@@ -331,6 +347,7 @@ fn fleet(
         Command::new(&exe)
             .args(["ship", "--follow", "--interval-ms", "100", "--batch", "50"])
             .args(["--ledger", url, "--node-id", &format!("node-{i}")])
+            .args(&ca_args)
             .args(["--upstream-host", "sandbox"])
             .arg("--journal")
             .arg(dir.join("offline.journal"))
@@ -448,7 +465,7 @@ fn fleet(
     }
 
     // Let the shippers drain, then stop them.
-    let mut db = connect_retry(url)?;
+    let mut db = connect_retry(db_of())?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let in_ledger: i64 = db
@@ -514,6 +531,7 @@ fn fleet(
                     "--max-secs",
                     "120",
                 ])
+                .args(&ca_args)
                 .arg("--ledger-key-file")
                 .arg(&lkey_path)
                 .args(["--id", &format!("reconciler-{r}"), "--url", &sandbox.url()])
@@ -573,7 +591,12 @@ fn fleet(
         .map_or(0, |a| a.len());
 
     // The whole database, as a backup would hold it.
-    let dump = Command::new(&f.pg_dump)
+    let mut dump = Command::new(&f.pg_dump);
+    if let Some(ca) = ca {
+        // libpq's name for the CA file (the URL's sslmode applies as for the drill).
+        dump.env("PGSSLROOTCERT", ca);
+    }
+    let dump = dump
         .arg("--dbname")
         .arg(url)
         .output()
@@ -693,10 +716,10 @@ fn fleet(
     Ok(summary)
 }
 
-fn connect_retry(url: &str) -> Result<postgres::Client, String> {
+fn connect_retry(db: andal_ledger::LedgerDb) -> Result<postgres::Client, String> {
     let mut last = String::new();
     for _ in 0..50 {
-        match schema::connect(url) {
+        match schema::connect(db.clone()) {
             Ok(db) => return Ok(db),
             Err(e) => last = e.to_string(),
         }
