@@ -1,9 +1,9 @@
 //! The fleet outage record: node incidents merged into fleet incidents, written in the
 //! single-node outage-record format (docs/outage-record.md) plus fleet fields.
 //!
-//! Merge rule: per upstream host, node incidents whose time ranges overlap (or touch)
-//! form one fleet incident: first start, last end, the nodes affected, causes, checks,
-//! breaker transitions and rejections summed. Reconciliation counts come from the ledger's
+//! Merge rule: per upstream host, node incidents whose time ranges overlap, or are less
+//! than [`MERGE_GAP_MS`] apart, form one fleet incident: first start, last end, the nodes
+//! affected, causes, checks, breaker transitions and rejections summed. Reconciliation counts come from the ledger's
 //! decisions (central or node outcomes) made on that host inside the fleet incident.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,6 +61,14 @@ pub struct FleetIncident {
     pub rejections: u64,
 }
 
+/// Node incidents of one host less than this far apart (end to start, in ms) belong to one
+/// fleet incident. Right after a recovery a node's adaptive throttle still sheds a few
+/// checks (its trailing window remembers the outage), and each shed check opens and the
+/// next answered one closes a node incident: flaps tens to hundreds of ms apart, on
+/// whichever nodes, that are the tail of the same outage, not new ones. A real new outage
+/// seconds later is rarely distinguishable to the public either.
+pub const MERGE_GAP_MS: i64 = 5_000;
+
 /// Merge node incidents (any order) into fleet incidents, ordered by start.
 pub fn merge(mut incidents: Vec<NodeIncident>) -> Vec<FleetIncident> {
     incidents.sort_by(|a, b| (&a.host, a.start_ms, a.end_ms).cmp(&(&b.host, b.start_ms, b.end_ms)));
@@ -68,7 +76,7 @@ pub fn merge(mut incidents: Vec<NodeIncident>) -> Vec<FleetIncident> {
     for i in incidents {
         let joins = out
             .last()
-            .is_some_and(|f| f.host == i.host && i.start_ms <= f.end_ms);
+            .is_some_and(|f| f.host == i.host && i.start_ms < f.end_ms + MERGE_GAP_MS);
         if !joins {
             out.push(FleetIncident {
                 host: i.host.clone(),
@@ -350,6 +358,26 @@ mod tests {
         assert_eq!(first.checks, [3, 6, 9, 0, 0]);
         assert_eq!(first.transitions, 6);
         assert_eq!(f.iter().filter(|x| x.host == "other").count(), 1);
+    }
+
+    #[test]
+    fn flaps_after_a_recovery_join_the_outage_a_later_outage_does_not() {
+        // As seen in the fleet drill: the main outage on all nodes, then node incidents
+        // opened by checks shed while the throttle's window still remembered it.
+        let f = merge(vec![
+            inc("a", "h", 1_000, 8_000),
+            inc("b", "h", 1_100, 8_300),
+            inc("c", "h", 8_400, 8_500),
+            inc("a", "h", 8_900, 9_000),
+            inc("b", "h", 12_500, 12_600),
+            // Just under / at the gap after the last end (12_600).
+            inc("c", "h", 12_600 + MERGE_GAP_MS - 1, 20_000),
+            inc("a", "h", 20_000 + MERGE_GAP_MS, 26_000),
+        ]);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!((f[0].start_ms, f[0].end_ms), (1_000, 20_000));
+        assert_eq!((f[0].nodes.len(), f[0].node_incidents), (3, 6));
+        assert_eq!(f[1].start_ms, 20_000 + MERGE_GAP_MS);
     }
 
     #[test]
