@@ -48,7 +48,7 @@ pub use andal_journal::{RecoveryReport, TailRecovery};
 pub use andal_resilience as resilience;
 pub use client::{
     AsyncClient, CheckOptions, Client, ClientBuilder, ClientHealth, DEFAULT_ATTEMPT_TIMEOUT,
-    DEFAULT_DEADLINE, Spawner,
+    DEFAULT_DEADLINE, Spawner, ThreadSpawner,
 };
 pub use decision::{Decision, FieldMatch, FieldResults, OfflineProvenance, Provenance, Verdict};
 pub use error::{ConfigError, Error, InputError, Rejected, Unavailable, UnavailableCause};

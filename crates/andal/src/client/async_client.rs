@@ -9,6 +9,7 @@ use andal_resilience::{CircuitBreaker, SharedTimer};
 
 use crate::decision::Decision;
 use crate::engine::reconcile::{Reconcile, ReconcileAction};
+use crate::engine::trust::BackgroundRefresh;
 use crate::engine::{Action, Check, Core, Purpose};
 use crate::error::{ConfigError, Error};
 use crate::offline::TrustStatus;
@@ -180,12 +181,12 @@ impl AsyncClient {
 
     fn refresh_trust_in_background(&self) {
         let core = &self.inner.core;
+        let running = BackgroundRefresh::new(Arc::clone(&core.trust));
         let Some(spawn) = &self.inner.spawner else {
-            core.trust.background_refresh_done(Ok(()));
+            drop(running); // not run: due again after the next successful check
             return;
         };
         let me = self.clone();
-        let running = RefreshRunning(Some(Arc::clone(core)));
         spawn(Box::pin(async move {
             let running = running;
             let r = me.run_trust_refresh().await;
@@ -285,26 +286,6 @@ impl AsyncClient {
     /// Upstream host (`host:port`) this client talks to.
     pub fn host(&self) -> &str {
         &self.inner.core.host
-    }
-}
-
-/// Marks the background refresh as over however its future ends: finished, or dropped
-/// (the spawner could not run it, or the runtime shut down).
-struct RefreshRunning(Option<Arc<Core>>);
-
-impl RefreshRunning {
-    fn done(mut self, r: Result<(), Error>) {
-        if let Some(core) = self.0.take() {
-            core.trust.background_refresh_done(r);
-        }
-    }
-}
-
-impl Drop for RefreshRunning {
-    fn drop(&mut self) {
-        if let Some(core) = self.0.take() {
-            core.trust.background_refresh_done(Ok(()));
-        }
     }
 }
 

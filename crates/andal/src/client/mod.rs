@@ -5,7 +5,7 @@ mod async_client;
 mod journal_writer;
 
 pub use crate::engine::new_idempotency_key;
-use crate::engine::trust::DEFAULT_TRUST_REFRESH;
+use crate::engine::trust::{BackgroundRefresh, DEFAULT_TRUST_REFRESH};
 pub use async_client::AsyncClient;
 
 use std::fmt;
@@ -117,6 +117,7 @@ pub struct ClientBuilder {
     async_transport: Option<Arc<dyn AsyncTransport>>,
     timer: Option<SharedTimer>,
     spawner: Option<Spawner>,
+    thread_spawner: Option<ThreadSpawner>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -285,6 +286,16 @@ impl ClientBuilder {
         self
     }
 
+    /// [`Client`] only: where the background trust refresh runs. Default: a new thread
+    /// (`andal-trust-refresh`) per refresh, at most one at a time. Pass a pool's `execute`
+    /// to keep threads under your own control (tests pass a queue and run it themselves).
+    /// A job dropped unrun counts as not run: the refresh is due again after the next
+    /// successful check.
+    pub fn thread_spawner(mut self, s: ThreadSpawner) -> Self {
+        self.thread_spawner = Some(s);
+        self
+    }
+
     /// Validate the settings and build the async client (same options, same errors, same
     /// events and outage record as [`build`](Self::build)). The offline journal, if any, gets a
     /// writer thread so that journal writes never block the async runtime.
@@ -295,12 +306,17 @@ impl ClientBuilder {
 
     /// Validate the settings and build the blocking client.
     pub fn build(self) -> Result<Client, Error> {
+        let spawn = self
+            .thread_spawner
+            .clone()
+            .unwrap_or_else(new_thread_spawner);
         let (core, transport, _) = self.build_core(true)?;
         let transport = transport.ok_or(ConfigError::Missing("transport"))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 core,
                 transport,
+                spawn,
                 reconcile_lock: parking_lot::Mutex::new(()),
             }),
         })
@@ -516,9 +532,27 @@ pub(crate) struct AsyncParts {
 /// runtime, e.g. `Arc::new(|f| { tokio::spawn(f); })`.
 pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
 
+/// Runs a background job (the trust refresh of a [`Client`]) on a thread, e.g. a pool's
+/// `execute`. A job it drops unrun counts as not run.
+pub type ThreadSpawner = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
+
+/// The default [`ThreadSpawner`]: one named thread per job. If the thread cannot start,
+/// the job is dropped unrun.
+fn new_thread_spawner() -> ThreadSpawner {
+    Arc::new(|job| {
+        if let Err(e) = std::thread::Builder::new()
+            .name("andal-trust-refresh".into())
+            .spawn(job)
+        {
+            tracing::warn!(target: "andal::offline", error = %e, "cannot start the trust refresh thread");
+        }
+    })
+}
+
 struct Inner {
     core: Arc<Core>,
     transport: Arc<dyn Transport>,
+    spawn: ThreadSpawner,
     reconcile_lock: parking_lot::Mutex<()>,
 }
 
@@ -578,6 +612,7 @@ impl Client {
             async_transport: None,
             timer: None,
             spawner: None,
+            thread_spawner: None,
             fallback: FallbackPolicy::default(),
             journal: None,
         }
@@ -685,15 +720,12 @@ impl Client {
     /// the check that triggered it).
     fn refresh_trust_in_background(&self) {
         let me = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("andal-trust-refresh".into())
-            .spawn(move || {
-                let r = me.run_trust_refresh();
-                me.inner.core.trust.background_refresh_done(r);
-            });
-        if spawned.is_err() {
-            self.inner.core.trust.background_refresh_done(Ok(()));
-        }
+        // Reports the end of the refresh however the job ends (run, dropped, panicked).
+        let running = BackgroundRefresh::new(Arc::clone(&self.inner.core.trust));
+        (self.inner.spawn)(Box::new(move || {
+            let r = me.run_trust_refresh();
+            running.done(r);
+        }));
     }
 
     fn run_trust_refresh(&self) -> Result<(), Error> {

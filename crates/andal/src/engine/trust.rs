@@ -84,8 +84,8 @@ impl TrustSync {
     }
 
     /// The background refresh marked by `background_refresh_due` ended (or could not be
-    /// started).
-    pub(crate) fn background_refresh_done(&self, result: Result<(), Error>) {
+    /// started); drivers report it through a [`BackgroundRefresh`].
+    fn background_refresh_done(&self, result: Result<(), Error>) {
         if let Err(e) = result {
             // Try again after the next interval, not on every check.
             *self.last.lock() = Some(self.clock.now());
@@ -137,6 +137,35 @@ impl TrustSync {
         serde_json::from_slice::<api::SignedDocument>(&resp.body)
             .map(|d| d.jws)
             .map_err(|_| Error::Protocol("trust document is not a signed document".into()))
+    }
+}
+
+/// A background refresh marked as running by [`TrustSync::background_refresh_due`], moved
+/// into the driver's job (a thread or a task). It reports the end of the refresh however
+/// the job ends: finished ([`done`](Self::done)), or dropped (never run because no thread
+/// or task could start, the runtime shut down, or unwound by a panic): then it counts as
+/// not run, due again after the next successful check, so a lost job never stops later
+/// refreshes. Both drivers use it, so both end a refresh the same way.
+pub(crate) struct BackgroundRefresh(Option<Arc<TrustSync>>);
+
+impl BackgroundRefresh {
+    pub(crate) fn new(sync: Arc<TrustSync>) -> Self {
+        BackgroundRefresh(Some(sync))
+    }
+
+    /// The refresh ran to its end with this result.
+    pub(crate) fn done(mut self, result: Result<(), Error>) {
+        if let Some(sync) = self.0.take() {
+            sync.background_refresh_done(result);
+        }
+    }
+}
+
+impl Drop for BackgroundRefresh {
+    fn drop(&mut self) {
+        if let Some(sync) = self.0.take() {
+            sync.background_refresh_done(Ok(()));
+        }
     }
 }
 
