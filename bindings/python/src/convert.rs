@@ -1,25 +1,36 @@
 //! Core values to the Python result types of `andal._types`, built directly (no JSON in
-//! between): each dataclass instance is `object.__new__(cls)` with its `__dict__` filled
-//! (the frozen dataclasses' `__init__` would make one Python-level `object.__setattr__`
-//! call per field, 21 per decision), the enum members are looked up once and reused.
+//! between): each dataclass instance is made the way `object.__new__(cls)` makes it (the
+//! class's `tp_new` slot, called directly) and its fields are set the way
+//! `object.__setattr__` sets them (`PyObject_GenericSetAttr`), with no Python-level call:
+//! the frozen dataclasses' `__init__` would make one Python-level `object.__setattr__` call
+//! per field, 21 per decision. Setting attributes (rather than filling a materialised
+//! `__dict__`) keeps CPython's compact per-instance storage (3.11+), so a decision is 4
+//! garbage-collected objects instead of 7. Enum members are looked up once and reused.
 //! This is the per-call path of every check.
 
 use andal::{Decision, FieldMatch, FieldResults, Provenance, Verdict};
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple, PyType};
+
+/// A result class and its `tp_new` slot.
+struct Class {
+    cls: Py<PyType>,
+    /// `cls`'s `tp_new`, which is `object.__new__`'s (checked in `types`) when `direct`.
+    new: ffi::newfunc,
+}
 
 /// The classes and enum members a decision is built from, resolved once per process.
 struct Types {
-    decision: Py<PyAny>,
-    field_results: Py<PyAny>,
-    provenance: Py<PyAny>,
-    /// `object.__new__`: an instance without running the dataclass `__init__`.
-    object_new: Py<PyAny>,
-    /// True when the three classes have exactly the fields set below and no
-    /// `__post_init__`, so filling `__dict__` gives what `__init__` would; otherwise the
-    /// classes are called with keyword arguments (slower, same result).
+    decision: Class,
+    field_results: Class,
+    provenance: Class,
+    /// True when the three classes have exactly the fields set below, no `__post_init__`
+    /// and no `__new__` of their own, so `object.__new__` plus setting each field gives
+    /// what `__init__` would; otherwise the classes are called with keyword arguments
+    /// (slower, same result).
     direct: bool,
     /// Verdict members by label (`"match"` -> `Verdict.MATCH`).
     verdicts: Vec<(String, Py<PyAny>)>,
@@ -61,9 +72,15 @@ fn members(enum_class: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Py<PyAny>)>> 
     Ok(by_value)
 }
 
-/// Whether `cls` is a dataclass with exactly `fields` (in order) and no `__post_init__`.
+/// Whether `cls` is a dataclass with exactly `fields` (in order), no `__post_init__` and
+/// the `__new__` and `__setattr__`-free storage of `object` (a frozen dataclass's own
+/// `__setattr__` only refuses; `object.__setattr__` is what its `__init__` uses).
 fn plain_dataclass(cls: &Bound<'_, PyAny>, fields: &[&str]) -> PyResult<bool> {
     if cls.hasattr("__post_init__")? {
+        return Ok(false);
+    }
+    let object = cls.py().import("builtins")?.getattr("object")?;
+    if !cls.getattr("__new__")?.is(&object.getattr("__new__")?) {
         return Ok(false);
     }
     let declared = cls.getattr("__dataclass_fields__")?;
@@ -72,6 +89,24 @@ fn plain_dataclass(cls: &Bound<'_, PyAny>, fields: &[&str]) -> PyResult<bool> {
         .map(|k| k?.extract())
         .collect::<PyResult<_>>()?;
     Ok(names == fields)
+}
+
+fn class(cls: Bound<'_, PyAny>) -> PyResult<Class> {
+    let cls = cls.cast_into::<PyType>()?;
+    // SAFETY: `cls` is a live type object; the dataclasses are heap types, for which
+    // `PyType_GetSlot` is defined on every supported Python (3.9+).
+    let slot = unsafe { ffi::PyType_GetSlot(cls.as_type_ptr(), ffi::Py_tp_new) };
+    if slot.is_null() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "result class without tp_new",
+        ));
+    }
+    // SAFETY: the `Py_tp_new` slot holds a `newfunc`.
+    let new = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::newfunc>(slot) };
+    Ok(Class {
+        cls: cls.unbind(),
+        new,
+    })
 }
 
 fn types(py: Python<'_>) -> PyResult<&Types> {
@@ -84,39 +119,43 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             && plain_dataclass(&field_results, FIELD_RESULTS_FIELDS)?
             && plain_dataclass(&provenance, PROVENANCE_FIELDS)?;
         Ok(Types {
-            object_new: py
-                .import("builtins")?
-                .getattr("object")?
-                .getattr("__new__")?
-                .unbind(),
             direct,
-            decision: decision.unbind(),
-            field_results: field_results.unbind(),
-            provenance: provenance.unbind(),
+            decision: class(decision)?,
+            field_results: class(field_results)?,
+            provenance: class(provenance)?,
             verdicts: members(&m.getattr("Verdict")?)?,
             field_matches: members(&m.getattr("FieldMatch")?)?,
         })
     })
 }
 
-/// An instance of the dataclass `cls` with these attributes. With `t.direct`, built as
-/// `object.__new__(cls)` plus its `__dict__` (what the frozen dataclass's `__init__`
-/// does through `object.__setattr__`, one Python-level call per field); otherwise by
-/// calling `cls(**attrs)`.
+/// An instance of the dataclass `class` with these attributes. With `t.direct`, built as
+/// `object.__new__(cls)` followed by `object.__setattr__(obj, name, value)` per field
+/// (what the frozen dataclass's `__init__` does, one Python-level call per field there),
+/// both through the C API; otherwise by calling `cls(**attrs)`.
 fn instance<'py>(
     py: Python<'py>,
     t: &Types,
-    cls: &Py<PyAny>,
+    class: &Class,
     attrs: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
 ) -> PyResult<Bound<'py, PyAny>> {
-    let cls = cls.bind(py);
+    let cls = class.cls.bind(py);
     if t.direct {
-        let obj = t.object_new.bind(py).call1(PyTuple::new(py, [cls])?)?;
-        let dict = obj
-            .getattr(intern!(py, "__dict__"))?
-            .cast_into::<PyDict>()?;
+        let args = PyTuple::empty(py);
+        // SAFETY: `new` is `cls`'s own `tp_new` (object's, checked in `plain_dataclass`),
+        // called as `object.__new__(cls)` calls it: the type, an empty tuple, no keywords.
+        // It returns a new reference or NULL with an exception set.
+        let obj = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                (class.new)(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut()),
+            )?
+        };
         for (k, v) in attrs {
-            dict.set_item(k, v)?;
+            // SAFETY: live objects; returns -1 with an exception set on failure.
+            if unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), k.as_ptr(), v.as_ptr()) } < 0 {
+                return Err(PyErr::fetch(py));
+            }
         }
         Ok(obj)
     } else {
@@ -243,7 +282,11 @@ fn provenance<'py>(py: Python<'py>, t: &Types, p: &Provenance) -> PyResult<Bound
             let json =
                 serde_json::to_string(other).map_err(|_| protocol_error(py, "Provenance"))?;
             let parsed = py.import("json")?.call_method1("loads", (json,))?;
-            return t.provenance.bind(py).call_method1("_from_json", (parsed,));
+            return t
+                .provenance
+                .cls
+                .bind(py)
+                .call_method1("_from_json", (parsed,));
         }
     };
     instance(py, t, &t.provenance, &attrs)

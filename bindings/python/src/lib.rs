@@ -9,7 +9,7 @@
 //! keep running while a check waits on the registry.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use andal::resilience::{EventListener, ResilienceEvent};
@@ -1085,27 +1085,79 @@ fn metrics_prometheus() -> String {
 /// `andal.*`), and only warnings and errors of the libraries under it (ureq, rustls,
 /// tracing's span lifecycle records). Their debug records, a dozen per check, each cost a
 /// cache walk in pyo3-log even when Python's logging drops them (about 10 µs per check).
-struct LogBridge(pyo3_log::Logger);
+struct LogBridge {
+    inner: pyo3_log::Logger,
+    /// `andal*` targets and the levels (bit `1 << level`) pyo3-log has refused. Its answer
+    /// for a target is final once it has cached that target's Python logger and level
+    /// (`Caching::LoggersAndLevels`, and no reset handle is kept), and it only refuses from
+    /// that cache, so a refusal can be remembered. This turns the refusal of the
+    /// `andal::check` span record, one per check when Python's logging drops it (the
+    /// default), into a short scan instead of pyo3-log's cache walk (a string split and a
+    /// hash lookup per `::` segment).
+    refused: RwLock<Vec<(Box<str>, u8)>>,
+}
 
 impl LogBridge {
+    /// More targets than Andal has: past this, refusals are not remembered.
+    const MAX_REMEMBERED: usize = 64;
+
+    fn new(inner: pyo3_log::Logger) -> Self {
+        LogBridge {
+            inner,
+            refused: RwLock::new(Vec::new()),
+        }
+    }
+
     fn passes(metadata: &log::Metadata<'_>) -> bool {
         metadata.level() <= log::Level::Warn || metadata.target().starts_with("andal")
+    }
+
+    fn level_bit(metadata: &log::Metadata<'_>) -> u8 {
+        1 << (metadata.level() as usize)
+    }
+
+    fn refused(&self, metadata: &log::Metadata<'_>) -> bool {
+        let bit = Self::level_bit(metadata);
+        let target = metadata.target();
+        self.refused
+            .read()
+            .map(|r| r.iter().any(|(t, bits)| bits & bit != 0 && **t == *target))
+            .unwrap_or(false)
+    }
+
+    fn remember_refused(&self, metadata: &log::Metadata<'_>) {
+        let bit = Self::level_bit(metadata);
+        let target = metadata.target();
+        if let Ok(mut r) = self.refused.write() {
+            if let Some((_, bits)) = r.iter_mut().find(|(t, _)| **t == *target) {
+                *bits |= bit;
+            } else if r.len() < Self::MAX_REMEMBERED {
+                r.push((target.into(), bit));
+            }
+        }
     }
 }
 
 impl log::Log for LogBridge {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        Self::passes(metadata) && self.0.enabled(metadata)
+        if !Self::passes(metadata) || self.refused(metadata) {
+            return false;
+        }
+        let enabled = self.inner.enabled(metadata);
+        if !enabled {
+            self.remember_refused(metadata);
+        }
+        enabled
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if Self::passes(record.metadata()) {
-            self.0.log(record);
+        if Self::passes(record.metadata()) && !self.refused(record.metadata()) {
+            self.inner.log(record);
         }
     }
 
     fn flush(&self) {
-        self.0.flush();
+        self.inner.flush();
     }
 }
 
@@ -1117,7 +1169,7 @@ fn _andal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Log bridge: `tracing` events reach Python's `logging` (loggers `andal.*`); levels
     // are cached by pyo3-log, so a disabled logger costs no call into Python.
     let logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?;
-    if log::set_boxed_logger(Box::new(LogBridge(logger))).is_ok() {
+    if log::set_boxed_logger(Box::new(LogBridge::new(logger))).is_ok() {
         log::set_max_level(log::LevelFilter::Debug);
     }
     m.add_function(wrap_pyfunction!(metrics_snapshot, m)?)?;
