@@ -275,6 +275,38 @@ fn the_deadline_bounds_a_hanging_registry() {
 }
 
 #[test]
+fn the_last_attempt_ends_before_the_deadline_leaving_time_to_decide() {
+    // Every attempt hangs until its timeout: the last one's timeout is what remains of
+    // the online part of the deadline (5 s less 1 %, 50 ms), never all of it, so the
+    // check is decided 50 ms before its deadline rather than at it (where a timer's
+    // rounding or a queue of wake-ups would make it late).
+    let hang = Step::Fail(FailureKind::ReadTimeout, Duration::from_secs(3600));
+    let h = harness(vec![], hang, |b| {
+        b.deadline(Duration::from_secs(5))
+            .attempt_timeout(Duration::from_secs(2))
+    });
+    let start = h.clock.elapsed();
+    let r = h.client.verify(&query());
+    let spent = h.clock.elapsed() - start;
+    assert_eq!(spent, Duration::from_millis(4950), "decided 50 ms early");
+    let (cause, attempts) = unavailable_cause(r);
+    // The third attempt was the last the policy allows.
+    assert_eq!(cause, UnavailableCause::Upstream(FailureKind::ReadTimeout));
+    assert_eq!(attempts, 3);
+    let seen = h.transport.seen.lock();
+    let last = *seen.timeouts.last().unwrap();
+    assert!(
+        last < Duration::from_secs(2),
+        "the last attempt was cut: {last:?}"
+    );
+    assert_eq!(
+        seen.timeouts.iter().sum::<Duration>() + h.clock.total_slept(),
+        Duration::from_millis(4950),
+        "attempts and backoffs fill the online part exactly"
+    );
+}
+
+#[test]
 fn malformed_answers_are_failures_not_retried() {
     let bad = Step::Respond(200, vec![], "{not json".into(), Duration::from_millis(5));
     let h = harness(vec![bad], ok(), |b| b);

@@ -146,12 +146,16 @@ impl ClientBuilder {
         self.allow_http = allow;
         self
     }
-    /// Total deadline per check, across all attempts (default 5 s).
+    /// Total deadline per check, across all attempts (default 5 s). The online path
+    /// (attempts, backoffs, recovery probe) ends 1 % of it (at most 50 ms) early, so that
+    /// the check is decided, offline fallback included, within the deadline even when the
+    /// last attempt times out.
     pub fn deadline(mut self, d: Duration) -> Self {
         self.deadline = d;
         self
     }
-    /// Cap on one attempt (default 2 s; always also capped by what remains of the deadline).
+    /// Cap on one attempt (default 2 s; always also capped by what remains of the
+    /// deadline's online part, see [`deadline`](Self::deadline)).
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
         self.attempt_timeout = d;
         self
