@@ -5,15 +5,70 @@
 //! binary with `--serve-sandbox`), so thread counts and memory are the client's alone.
 //! Markdown to stdout.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use andal::{Client, Query};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+
+/// Counts the bytes the process holds on the heap (the system allocator underneath:
+/// glibc malloc, as a bank's binary would use), so the memory column can say how much of
+/// the RSS growth is live allocations and how much is the allocator's retained or
+/// fragmented pages.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new >= l.size() {
+                let now = LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + (new - l.size());
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
+            }
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Start of a run: the live heap now, and the peak reset to it.
+fn heap_mark() -> usize {
+    let now = LIVE.load(Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
 
 const IN_FLIGHT: usize = 5_000;
 const TOTAL: usize = 20_000;
@@ -108,24 +163,37 @@ fn main() {
         );
     }
     println!(
-        "| run | checks | decided within deadline | throughput (checks/s) | p50 / p99 / max latency | peak OS threads | RSS growth per in-flight check | sandbox peak OS threads |"
+        "| run | checks | decided within deadline | throughput (checks/s) | p50 / p99 / max latency | peak OS threads | RSS growth per in-flight check | live heap growth per in-flight check | sandbox peak OS threads | peak new open fds (connections) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
 
     // Healthy, async client.
     // One 5 s budget per request, as bare hyper gets: with thousands in flight on 2 shared
     // cores, queueing alone (in flight / throughput, Little's law) can exceed the default 2 s
     // attempt timeout, and the breaker would then turn the comparison into a failure count.
-    let client = builder().attempt_timeout(DEADLINE).build_async().unwrap();
-    let r = rt.block_on(async_run(&client, &query, in_flight, total));
-    r.print("async client, 2 tokio workers, healthy");
-    let async_tp = r.throughput();
-
     // Healthy, bare hyper, same load.
+    // The first run of the process grows the heap from nothing; later runs reuse what the
+    // allocator kept, so their RSS growth reads lower: `--bare-first` swaps the two.
+    let bare_first = std::env::args().any(|a| a == "--bare-first");
+    let client = builder().attempt_timeout(DEADLINE).build_async().unwrap();
     let bare = BareHyper::new(&url, &query);
-    let r = rt.block_on(bare.run(in_flight, total));
-    r.print("bare hyper 1 (same request, no checks logic), healthy");
-    let bare_tp = r.throughput();
+    let mut async_tp = 0.0;
+    let mut bare_tp = 0.0;
+    for contender in if bare_first {
+        ["bare", "async"]
+    } else {
+        ["async", "bare"]
+    } {
+        if contender == "async" {
+            let r = rt.block_on(async_run(&client, &query, in_flight, total));
+            r.print("async client, 2 tokio workers, healthy");
+            async_tp = r.throughput();
+        } else {
+            let r = rt.block_on(bare.run(in_flight, total));
+            r.print("bare hyper 1 (same request, no checks logic), healthy");
+            bare_tp = r.throughput();
+        }
+    }
 
     // Healthy, blocking client, 64 threads.
     let blocking = builder().build().unwrap();
@@ -201,6 +269,7 @@ struct Sampler {
     peak_threads: Arc<AtomicU64>,
     peak_rss: Arc<AtomicU64>,
     peak_sandbox_threads: Arc<AtomicU64>,
+    peak_fds: Arc<AtomicU64>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -229,17 +298,23 @@ impl Sampler {
         let peak_threads = Arc::new(AtomicU64::new(0));
         let peak_rss = Arc::new(AtomicU64::new(0));
         let peak_sandbox_threads = Arc::new(AtomicU64::new(0));
-        let (s, t, r, st) = (
+        let peak_fds = Arc::new(AtomicU64::new(0));
+        let fds_before = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+        let (s, t, r, st, fd) = (
             stop.clone(),
             peak_threads.clone(),
             peak_rss.clone(),
             peak_sandbox_threads.clone(),
+            peak_fds.clone(),
         );
         let handle = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 t.fetch_max(proc_status("Threads:").saturating_sub(1), Ordering::Relaxed);
                 r.fetch_max(proc_status("VmRSS:"), Ordering::Relaxed);
                 st.fetch_max(sandbox_threads(), Ordering::Relaxed);
+                // Open descriptors: almost all are the pools' connections.
+                let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+                fd.fetch_max(fds.saturating_sub(fds_before), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
@@ -248,17 +323,20 @@ impl Sampler {
             peak_threads,
             peak_rss,
             peak_sandbox_threads,
+            peak_fds,
             handle: Some(handle),
         }
     }
-    /// Peak threads, peak RSS (KiB), the sandbox child's peak threads.
-    fn finish(mut self) -> (u64, u64, u64) {
+    /// Peak threads, peak RSS (KiB), the sandbox child's peak threads, peak open
+    /// descriptors.
+    fn finish(mut self) -> (u64, u64, u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.handle.take().unwrap().join();
         (
             self.peak_threads.load(Ordering::Relaxed),
             self.peak_rss.load(Ordering::Relaxed),
             self.peak_sandbox_threads.load(Ordering::Relaxed),
+            self.peak_fds.load(Ordering::Relaxed),
         )
     }
 }
@@ -270,7 +348,9 @@ struct RunResult {
     wall: Duration,
     threads: u64,
     rss_growth_per_check_kib: f64,
+    heap_growth_per_check_kib: f64,
     sandbox_threads: u64,
+    fds: u64,
 }
 
 impl RunResult {
@@ -279,7 +359,7 @@ impl RunResult {
     }
     fn print(&self, name: &str) {
         println!(
-            "| {name} | {} ({} answered) | {} | {:.0} | {:?} / {:?} / {:?} | {} | {:.1} KiB | {} |",
+            "| {name} | {} ({} answered) | {} | {:.0} | {:?} / {:?} / {:?} | {} | {:.1} KiB | {:.1} KiB | {} | {} |",
             self.latencies.len(),
             self.ok,
             self.within,
@@ -289,7 +369,9 @@ impl RunResult {
             self.latencies.last().unwrap(),
             self.threads,
             self.rss_growth_per_check_kib,
-            self.sandbox_threads
+            self.heap_growth_per_check_kib,
+            self.sandbox_threads,
+            self.fds
         );
         print_errors(name);
     }
@@ -305,9 +387,11 @@ fn finish(
     wall: Duration,
     sampler: Sampler,
     rss_before_kib: u64,
+    heap_before: usize,
     in_flight: usize,
 ) -> RunResult {
-    let (threads, rss, sandbox_threads) = sampler.finish();
+    let (threads, rss, sandbox_threads, fds) = sampler.finish();
+    let heap_peak = PEAK.load(Ordering::Relaxed);
     latencies.sort();
     RunResult {
         within: latencies.iter().filter(|l| **l <= DEADLINE).count(),
@@ -316,7 +400,11 @@ fn finish(
         wall,
         threads,
         rss_growth_per_check_kib: rss.saturating_sub(rss_before_kib) as f64 / in_flight as f64,
+        heap_growth_per_check_kib: heap_peak.saturating_sub(heap_before) as f64
+            / 1024.0
+            / in_flight as f64,
         sandbox_threads,
+        fds,
     }
 }
 
@@ -328,6 +416,7 @@ async fn async_run(
     total: usize,
 ) -> RunResult {
     let rss_before = proc_status("VmRSS:");
+    let heap_before = heap_mark();
     let sampler = Sampler::start();
     let started = Instant::now();
     let tasks: Vec<_> = (0..in_flight)
@@ -356,11 +445,20 @@ async fn async_run(
             ok += usize::from(good);
         }
     }
-    finish(lat, ok, started.elapsed(), sampler, rss_before, in_flight)
+    finish(
+        lat,
+        ok,
+        started.elapsed(),
+        sampler,
+        rss_before,
+        heap_before,
+        in_flight,
+    )
 }
 
 fn blocking_run(client: &Client, q: &Query, threads: usize, total: usize) -> RunResult {
     let rss_before = proc_status("VmRSS:");
+    let heap_before = heap_mark();
     let sampler = Sampler::start();
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -389,7 +487,15 @@ fn blocking_run(client: &Client, q: &Query, threads: usize, total: usize) -> Run
             ok += usize::from(good);
         }
     }
-    finish(lat, ok, started.elapsed(), sampler, rss_before, threads)
+    finish(
+        lat,
+        ok,
+        started.elapsed(),
+        sampler,
+        rss_before,
+        heap_before,
+        threads,
+    )
 }
 
 async fn open_breaker_run(
@@ -446,6 +552,7 @@ impl BareHyper {
 
     async fn run(&self, in_flight: usize, total: usize) -> RunResult {
         let rss_before = proc_status("VmRSS:");
+        let heap_before = heap_mark();
         let sampler = Sampler::start();
         let started = Instant::now();
         let tasks: Vec<_> = (0..in_flight)
@@ -507,6 +614,14 @@ impl BareHyper {
                 ok += usize::from(good);
             }
         }
-        finish(lat, ok, started.elapsed(), sampler, rss_before, in_flight)
+        finish(
+            lat,
+            ok,
+            started.elapsed(),
+            sampler,
+            rss_before,
+            heap_before,
+            in_flight,
+        )
     }
 }

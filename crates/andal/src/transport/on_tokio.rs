@@ -242,7 +242,19 @@ impl AsyncTransport for HyperTransport {
     ) -> SendFuture<'a> {
         Box::pin(async move {
             match tokio::time::timeout(timeout, self.send_inner(request, max_body)).await {
-                Ok(r) => r,
+                Ok(Ok(response)) => {
+                    // hyper-util hands the connection back to its pool from a task it
+                    // spawned, which runs once hyper has seen the end of the body. A
+                    // caller that sends its next check at once (a batch worker, a loop)
+                    // would find the pool empty, and the pool would open one more
+                    // connection (it races a new connect against waiting for an idle
+                    // one), ~28 KiB of hyper buffers and tasks each: 1,690 connections
+                    // instead of 1,160 at 1,000 checks in flight. One yield lets that
+                    // task run first.
+                    tokio::task::yield_now().await;
+                    Ok(response)
+                }
+                Ok(Err(e)) => Err(e),
                 Err(_) => Err(TransportError::new(
                     FailureKind::ReadTimeout,
                     format!("no complete response within {timeout:?}"),
