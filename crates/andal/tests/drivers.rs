@@ -842,6 +842,10 @@ fn trust_script() -> Vec<Step> {
         ),
         Raw(500, "<html>oops</html>".into()),
         Raw(
+            429,
+            r#"{"type":"about:blank","title":"t","status":429,"code":"rate_limited"}"#.into(),
+        ),
+        Raw(
             401,
             r#"{"type":"about:blank","title":"t","status":401,"code":"unauthorized"}"#.into(),
         ),
@@ -1144,7 +1148,9 @@ fn both_drivers_refresh_trust_identically() {
         "Offline",
         "UnknownKid",
         "Revoked",
-        "Err(Unavailable",
+        "Err(Unavailable(Unavailable { cause: Upstream(HttpStatus(503))",
+        "Err(Unavailable(Unavailable { cause: Upstream(Throttled)",
+        "Err(Unavailable(Unavailable { cause: Upstream(ReadTimeout)",
         "Err(Auth",
         "Err(Protocol",
         "Err(Token",
@@ -1155,9 +1161,9 @@ fn both_drivers_refresh_trust_identically() {
     // and one lost to a panic or a shutdown is due again at the next successful check.
     let background = step("RunBackground");
     let count = |what: &str| background.iter().filter(|s| s.contains(what)).count();
-    assert_eq!(count(r#"-> ["ran"] |"#), 29);
+    assert_eq!(count(r#"-> ["ran"] |"#), 30);
     assert_eq!(count(r#"-> ["panicked"] |"#), 1);
-    assert_eq!(count("-> [] |"), 18, "a failed refresh waits one interval");
+    assert_eq!(count("-> [] |"), 19, "a failed refresh waits one interval");
     assert!(step("DropBackground")[0].contains("dropped 1"));
     let steps = &blocking.steps;
     for (i, s) in steps.iter().enumerate() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use andal_resilience::SharedClock;
+use andal_resilience::{FailureKind, SharedClock};
 use parking_lot::Mutex;
 
 use crate::api;
@@ -112,13 +112,20 @@ impl TrustSync {
         response: Result<HttpResponse, TransportError>,
         started: Instant,
     ) -> Result<String, Error> {
-        let resp = response.map_err(|f| Unavailable {
-            cause: UnavailableCause::Upstream(f.kind),
+        let unavailable = |kind: FailureKind| Unavailable {
+            cause: UnavailableCause::Upstream(kind),
             attempts: 1,
-            last_failure: Some(f.kind),
+            last_failure: Some(kind),
             elapsed: self.clock.now().saturating_duration_since(started),
             fallback: None,
-        })?;
+        };
+        let resp = response.map_err(|f| unavailable(f.kind))?;
+        if resp.status == 429 || resp.status >= 500 {
+            // The registry is down or shedding load: unavailable, as a check would say (a
+            // caller that waits out an outage must not read it as a broken registry).
+            let kind = FailureKind::from_status(resp.status).unwrap_or(FailureKind::Protocol);
+            return Err(unavailable(kind).into());
+        }
         if matches!(resp.status, 401 | 403) {
             // Wrong key or wrong partner: the same typed error as a check.
             let code = serde_json::from_slice::<api::Problem>(&resp.body)
