@@ -15,7 +15,9 @@
 # Binaries: $(debug_dir)/andal-sandbox, andal, uniffi-bindgen, libandal_uniffi.so;
 # examples under $(debug_dir)/examples/.
 debug_build() {
-  cargo build --quiet --locked --workspace --all-features --bins --examples --tests
+  # `--lib` too: libandal_uniffi.so is the cdylib of a lib target, which `--tests` alone does
+  # not link (the workspace run's `cargo test` does, for doctests; a script run alone needs it).
+  cargo build --quiet --locked --workspace --all-features --lib --bins --examples --tests
 }
 
 # The debug output directory of the target dir in use (CARGO_TARGET_DIR or ./target).

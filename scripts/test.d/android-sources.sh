@@ -35,9 +35,10 @@ GRADLE="$WORK/aar/build.gradle.kts"
 check "JNA version from the pom" "grep -q 'net.java.dev.jna:jna:$(pom jna.version)@aar' '$GRADLE'"
 check "coroutines version from the pom" "grep -q 'kotlinx-coroutines-android:$(pom coroutines.version)\"' '$GRADLE'"
 check "OkHttp version from the pom" "grep -q 'com.squareup.okhttp3:okhttp:$(pom okhttp.version)\"' '$GRADLE'"
+check "SLF4J version from the pom (compileOnly)" "grep -q 'compileOnly(\"org.slf4j:slf4j-api:$(pom slf4j.version)\")' '$GRADLE'"
 check "Kotlin plugin version from the pom" "grep -q 'kotlin.android\") version \"$(pom kotlin.version)\"' '$GRADLE'"
 # The native step of the script: the size profile, a cdylib only, no built-in HTTPS.
 check "native build uses release-ffi without the built-in HTTPS transport" \
   "grep -q -- '--profile release-ffi' bindings/kotlin/android/build-aar.sh && grep -q -- '--crate-type cdylib --no-default-features' bindings/kotlin/android/build-aar.sh"
-if [ $fail -ne 0 ]; then echo "android-sources: $((9 - fail)) passed, $fail failed"; exit 1; fi
-echo "android-sources: 9 passed, 0 failed (the SDK/NDK/Gradle build itself is not run here)"
+if [ $fail -ne 0 ]; then echo "android-sources: $((10 - fail)) passed, $fail failed"; exit 1; fi
+echo "android-sources: 10 passed, 0 failed (the SDK/NDK/Gradle build itself is not run here)"

@@ -64,14 +64,15 @@ PY
 # least name error cases that exist (e.g. `AndalError.invalidInput`, not `.InvalidInput`).
 if ! python3 scripts/lib/swift_error_cases.py --check-uses "$OUT/Andal/Andal.swift" \
   "$COMMITTED"/Andal/URLSessionTransport.swift "$COMMITTED"/Andal/Errors.swift \
+  "$COMMITTED"/Andal/OSLogSink.swift \
   "$ROOT"/bindings/swift/Tests/AndalTests/*.swift "$ROOT/docs/kotlin-swift.md"; then
   echo "swift: 1 passed, 1 failed (hand-written Swift names error cases that do not exist)"
   exit 1
 fi
 
 # Hand-written files: shim.c (gives SwiftPM a source file for the C target),
-# URLSessionTransport.swift and Errors.swift.
-if diff -r -x shim.c -x URLSessionTransport.swift -x Errors.swift "$COMMITTED" "$OUT" > "$TMP/diff.txt"; then
+# URLSessionTransport.swift, Errors.swift and OSLogSink.swift.
+if diff -r -x shim.c -x URLSessionTransport.swift -x Errors.swift -x OSLogSink.swift "$COMMITTED" "$OUT" > "$TMP/diff.txt"; then
   echo "swift: 3 passed, 0 failed (Package.swift usable as a dependency; hand-written Swift names existing error cases; committed Swift sources match the generated ones)"
 else
   head -n 40 "$TMP/diff.txt"

@@ -48,6 +48,7 @@ KOTLIN_VERSION="$(pom_property kotlin.version)"
 COROUTINES_VERSION="$(pom_property coroutines.version)"
 JNA_VERSION="$(pom_property jna.version)"
 OKHTTP_VERSION="$(pom_property okhttp.version)"
+SLF4J_VERSION="$(pom_property slf4j.version)"
 
 rm -rf "$OUT" && mkdir -p "$OUT/src/main/jniLibs" "$OUT/src/main/kotlin/id/andal"
 
@@ -59,8 +60,10 @@ printf '[crates.andal_uniffi.bindings.kotlin]\nandroid = true\n' > "$OUT/uniffi-
 "$TARGET/debug/uniffi-bindgen" generate --library "$TARGET/debug/libandal_uniffi.so" \
   --language kotlin --no-format --config "$OUT/uniffi-android.toml" --out-dir "$OUT/src/main/kotlin" >/dev/null
 # Hand-written sources, minus the java.net.http transport (Android has no java.net.http).
+# (Not `grep -q`: it exits at the first match, the first grep may then die of SIGPIPE, and
+# under `pipefail` the file would count as clean and be copied.)
 for f in "$ROOT/bindings/kotlin/src/main/kotlin/id/andal/"*.kt; do
-  if grep -v -E '^[[:space:]]*(\*|//|/\*)' "$f" | grep -q 'java\.net\.http'; then continue; fi
+  if grep -v -E '^[[:space:]]*(\*|//|/\*)' "$f" | grep 'java\.net\.http' >/dev/null; then continue; fi
   cp "$f" "$OUT/src/main/kotlin/id/andal/"
 done
 
@@ -91,6 +94,8 @@ dependencies {
     api("net.java.dev.jna:jna:$JNA_VERSION@aar")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-android:$COROUTINES_VERSION")
     api("com.squareup.okhttp3:okhttp:$OKHTTP_VERSION")
+    // Slf4jLogSink only: an app that uses it brings SLF4J; others never load the class.
+    compileOnly("org.slf4j:slf4j-api:$SLF4J_VERSION")
     implementation("androidx.annotation:annotation:1.9.1")
 }
 KTS

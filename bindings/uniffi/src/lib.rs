@@ -13,7 +13,8 @@
 //!   (`async`) implement it over OkHttp, URLSession or java.net.http, and Rust adapts it
 //!   into [`andal::AsyncTransport`]. [`HttpTransport`] is its blocking form for Java.
 //! - Metrics: [`metrics_snapshot`] and [`metrics_prometheus`] read the core's snapshot
-//!   recorder (the one Python reads).
+//!   recorder (the one Python reads); logs: the core's `tracing` events reach a
+//!   [`LogSink`] set with [`set_log_sink`] (Kotlin `Slf4jLogSink`, Swift `OSLogSink`).
 //! - No personal data is rendered by any `Debug`/`Display`/error text produced here.
 
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@ uniffi::setup_scaffolding!("andal");
 
 mod client;
 mod error;
+mod logging;
 mod metrics;
 mod nik;
 mod notice;
@@ -36,6 +38,7 @@ mod tests;
 
 pub use client::{AndalClient, CheckOptions, CheckQuery, ClientConfig};
 pub use error::AndalError;
+pub use logging::{LogLevel, LogRecord, LogSink, LogSinkError, clear_log_sink, set_log_sink};
 pub use metrics::{
     HistogramBucket, MetricKind, MetricLabel, MetricSample, metrics_prometheus, metrics_snapshot,
 };

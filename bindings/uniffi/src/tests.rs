@@ -292,3 +292,114 @@ fn metrics_snapshot_translates_the_core_recorder() {
     )));
     assert!(!text.contains("3316094507990001") && !text.contains("Siti"));
 }
+
+#[test]
+fn log_sink_forwards_filtered_events_and_survives_a_failing_sink() {
+    use crate::logging::{
+        LogLevel, LogRecord, LogSink, LogSinkError, clear_log_sink, set_log_sink,
+    };
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Capture(Mutex<Vec<LogRecord>>);
+    impl LogSink for Capture {
+        fn log(&self, record: LogRecord) -> Result<(), LogSinkError> {
+            // Logging from inside the sink must not re-enter it (no recursion, no deadlock).
+            tracing::warn!(target: "andal::test_bridge", "from inside the sink");
+            self.0.lock().unwrap().push(record);
+            Ok(())
+        }
+    }
+    // Other tests of this binary log at the same time: keep this test's records only.
+    let mine = |c: &Capture, host: &str| -> Vec<LogRecord> {
+        let all = c.0.lock().unwrap();
+        all.iter()
+            .filter(|r| {
+                r.target.starts_with("andal::test_bridge")
+                    || r.target == "hyper::test_bridge"
+                    || r.message.contains(host)
+            })
+            .cloned()
+            .collect()
+    };
+
+    let capture = Arc::new(Capture::default());
+    set_log_sink(capture.clone(), LogLevel::Info).unwrap();
+    // Above the sink's level, `tracing`'s callsite filter refuses the event before any
+    // formatting (the global max level this subscriber reports).
+    assert!(tracing::event_enabled!(target: "andal::test_bridge", tracing::Level::INFO));
+    assert!(!tracing::event_enabled!(target: "andal::test_bridge", tracing::Level::DEBUG));
+    tracing::info!(target: "andal::test_bridge", reason = "no_token", "no offline answer");
+    tracing::debug!(target: "andal::test_bridge", "below the level");
+    // Other crates: warnings and errors only (as in Python's bridge).
+    tracing::info!(target: "hyper::test_bridge", "not forwarded");
+    tracing::warn!(target: "hyper::test_bridge", "forwarded");
+    assert_eq!(
+        mine(&capture, "\0"),
+        vec![
+            LogRecord {
+                level: LogLevel::Info,
+                target: "andal::test_bridge".into(),
+                message: "no offline answer reason=\"no_token\"".into(),
+            },
+            LogRecord {
+                level: LogLevel::Warn,
+                target: "hyper::test_bridge".into(),
+                message: "forwarded".into(),
+            },
+        ]
+    );
+
+    // A sink that fails or panics loses its record, and checks go on.
+    struct Failing;
+    impl LogSink for Failing {
+        fn log(&self, record: LogRecord) -> Result<(), LogSinkError> {
+            if record.level == LogLevel::Warn {
+                panic!("sink bug");
+            }
+            Err(LogSinkError::Failed {
+                reason: "full".into(),
+            })
+        }
+    }
+    set_log_sink(Arc::new(Failing), LogLevel::Trace).unwrap();
+    tracing::warn!(target: "andal::test_bridge", "dropped by a panicking sink");
+    tracing::info!(target: "andal::test_bridge", "dropped by a failing sink");
+    let client = refused_client("127.0.0.1:6");
+    assert!(matches!(
+        client.verify(query(), None),
+        Err(AndalError::Unavailable { .. })
+    ));
+
+    // Back to the capture at debug: a real check's per-attempt event arrives, with its
+    // host and failure kind and none of the query's personal data.
+    set_log_sink(capture.clone(), LogLevel::Debug).unwrap();
+    let host = "127.0.0.1:8";
+    assert!(matches!(
+        refused_client(host).verify(query(), None),
+        Err(AndalError::Unavailable { .. })
+    ));
+    let got = mine(&capture, host);
+    let failed = got
+        .iter()
+        .find(|r| r.message.starts_with("attempt failed") && r.message.contains(host))
+        .unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(
+        (failed.level, failed.target.as_str()),
+        (LogLevel::Debug, "andal::client")
+    );
+    assert!(failed.message.contains("failure=refused"), "{failed:?}");
+    for r in &got {
+        assert!(
+            !r.message.contains("3316094507990001") && !r.message.contains("Siti"),
+            "{r:?}"
+        );
+    }
+
+    // Cleared: nothing more reaches the sink, and nothing is enabled any more.
+    clear_log_sink();
+    let before = mine(&capture, host).len();
+    assert!(!tracing::event_enabled!(target: "andal::test_bridge", tracing::Level::ERROR));
+    tracing::error!(target: "andal::test_bridge", "after clear");
+    assert_eq!(mine(&capture, host).len(), before);
+}

@@ -1833,6 +1833,221 @@ public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt6
 
 
 /**
+ * Receives the library's log records (implemented in Kotlin/Swift). Called synchronously
+ * on the thread that logged (a check's thread or the bindings' runtime): keep it quick,
+ * never block. What it throws is dropped with the record.
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    /**
+     * Handle one record.
+     */
+    func log(record: LogRecord) throws 
+    
+}
+/**
+ * Receives the library's log records (implemented in Kotlin/Swift). Called synchronously
+ * on the thread that logged (a check's thread or the bindings' runtime): keep it quick,
+ * never block. What it throws is dropped with the record.
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_andal_uniffi_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_andal_uniffi_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Handle one record.
+     */
+open func log(record: LogRecord)throws   {try rustCallWithError(FfiConverterTypeLogSinkError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_method_logsink_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLogSinkError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_andal_uniffi_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives resilience events (implemented in Kotlin/Swift). Called synchronously on the
  * checking thread (never the main thread when `verifyAsync` is used): keep it quick
  * (count, enqueue, log), never block. Whatever it throws is ignored: a faulty listener
@@ -3191,6 +3406,86 @@ public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpR
 #endif
 public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
     return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
+/**
+ * One log record. `message` is the event's text followed by its fields
+ * (`no offline answer reason=no_token`); no personal data.
+ */
+public struct LogRecord: Equatable, Hashable {
+    /**
+     * Severity.
+     */
+    public var level: LogLevel
+    /**
+     * Where it comes from, Rust style (`andal::offline`): map `::` to `.` for a logger name.
+     */
+    public var target: String
+    /**
+     * The text with its fields.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Severity.
+         */level: LogLevel, 
+        /**
+         * Where it comes from, Rust style (`andal::offline`): map `::` to `.` for a logger name.
+         */target: String, 
+        /**
+         * The text with its fields.
+         */message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
 }
 
 
@@ -5256,6 +5551,191 @@ public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustB
 
 
 /**
+ * Severity of a [`LogRecord`], most severe first.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Something failed that the app should look at (a journal write failed).
+     */
+    case error
+    /**
+     * Something degraded or was refused (a trust document refused, a damaged journal tail).
+     */
+    case warn
+    /**
+     * Notable events (no offline answer for a check, a journal opened).
+     */
+    case info
+    /**
+     * Per-attempt detail (an attempt failed, a first attempt shed).
+     */
+    case debug
+    /**
+     * Everything.
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * What a sink may throw; the record is dropped (Kotlin `LogSinkException`).
+ */
+public 
+enum LogSinkError: Swift.Error, Equatable, Hashable {
+
+    
+    
+    /**
+     * The sink failed.
+     */
+    case failed(
+        /**
+         * Why.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogSinkError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSinkError: FfiConverterRustBuffer {
+    typealias SwiftType = LogSinkError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSinkError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogSinkError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSinkError_lift(_ buf: RustBuffer) throws -> LogSinkError {
+    return try FfiConverterTypeLogSinkError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSinkError_lower(_ value: LogSinkError) -> RustBuffer {
+    return FfiConverterTypeLogSinkError.lower(value)
+}
+
+
+/**
  * The kind of a [`MetricSample`].
  */
 
@@ -7233,6 +7713,29 @@ public func andalVersion() -> String  {
 })
 }
 /**
+ * Stop forwarding log records (the sink set by [`set_log_sink`] is released).
+ */
+public func clearLogSink()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_clear_log_sink(uniffiCallStatus
+    )
+}
+}
+/**
+ * Send the library's log records up to `max_level` to `sink`, for the whole process
+ * (replacing any sink set before). Kotlin: `Slf4jLogSink.install()`; Swift:
+ * `OSLogSink.install()`. Throws `Config` if another global `tracing` subscriber already
+ * owns this process (only possible when Andal is linked into a larger Rust library).
+ */
+public func setLogSink(sink: LogSink, maxLevel: LogLevel)throws   {try rustCallWithError(FfiConverterTypeAndalError_lift) {
+        uniffiCallStatus in
+    uniffi_andal_uniffi_fn_func_set_log_sink(
+        FfiConverterTypeLogSink_lower(sink),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
  * The same in the Prometheus text exposition format (0.0.4), for an application's own
  * scrape endpoint.
  */
@@ -7357,6 +7860,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_andal_uniffi_checksum_func_andal_version() != 17783) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_andal_uniffi_checksum_func_clear_log_sink() != 45615) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_andal_uniffi_checksum_func_set_log_sink() != 61650) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_andal_uniffi_checksum_func_metrics_prometheus() != 28489) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7447,6 +7956,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_andal_uniffi_checksum_method_checkquery_normalized_name() != 18432) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_andal_uniffi_checksum_method_logsink_log() != 36147) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_andal_uniffi_checksum_method_resiliencelistener_on_event() != 54876) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7465,6 +7977,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitAsyncHttpTransport()
     uniffiCallbackInitHttpTransport()
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitResilienceListener()
     return InitializationResult.ok
 }()

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_RESILIENCE_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_RESILIENCE_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceResilienceListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -261,6 +268,15 @@ typedef void (*UniffiCallbackInterfaceAsyncHttpTransportMethod0)(uint64_t, RustB
 typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, uint64_t, uint64_t, RustBuffer* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+typedef struct UniffiVTableCallbackInterfaceLogSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogSink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_RESILIENCE_LISTENER
@@ -430,6 +446,26 @@ RustBuffer uniffi_andal_uniffi_fn_method_checkquery_nik_masked(uint64_t ptr, Rus
 RustBuffer uniffi_andal_uniffi_fn_method_checkquery_normalized_name(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_LOGSINK
+uint64_t uniffi_andal_uniffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FREE_LOGSINK
+void uniffi_andal_uniffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_andal_uniffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_METHOD_LOGSINK_LOG
+void uniffi_andal_uniffi_fn_method_logsink_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_RESILIENCELISTENER
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_CLONE_RESILIENCELISTENER
 uint64_t uniffi_andal_uniffi_fn_clone_resiliencelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -509,6 +545,17 @@ RustBuffer uniffi_andal_uniffi_fn_method_transporterror_uniffi_trait_display(Rus
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_ANDAL_VERSION
 RustBuffer uniffi_andal_uniffi_fn_func_andal_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_CLEAR_LOG_SINK
+void uniffi_andal_uniffi_fn_func_clear_log_sink(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_SET_LOG_SINK
+void uniffi_andal_uniffi_fn_func_set_log_sink(uint64_t sink, RustBuffer max_level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_FN_FUNC_METRICS_PROMETHEUS
@@ -819,6 +866,18 @@ uint16_t uniffi_andal_uniffi_checksum_func_andal_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+uint16_t uniffi_andal_uniffi_checksum_func_clear_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_SET_LOG_SINK
+uint16_t uniffi_andal_uniffi_checksum_func_set_log_sink(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_PROMETHEUS
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_FUNC_METRICS_PROMETHEUS
 uint16_t uniffi_andal_uniffi_checksum_func_metrics_prometheus(void
@@ -996,6 +1055,12 @@ uint16_t uniffi_andal_uniffi_checksum_method_checkquery_nik_masked(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_CHECKQUERY_NORMALIZED_NAME
 #define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_CHECKQUERY_NORMALIZED_NAME
 uint16_t uniffi_andal_uniffi_checksum_method_checkquery_normalized_name(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_ANDAL_UNIFFI_CHECKSUM_METHOD_LOGSINK_LOG
+uint16_t uniffi_andal_uniffi_checksum_method_logsink_log(void
     
 );
 #endif
