@@ -236,7 +236,7 @@ pub fn ship(args: ShipArgs) -> ExitCode {
             .and_then(|t| andal::outage::OutageReport::from_json(&t).map_err(|e| e.to_string()));
         match report {
             Ok(r) => match shipper.ship_outage_report(&r) {
-                Ok(n) => stats.incidents = n,
+                Ok(n) => stats.incidents += n,
                 Err(e) => return fail("ship", &e),
             },
             Err(e) => {

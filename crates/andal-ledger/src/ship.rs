@@ -1,6 +1,7 @@
 //! The shipper: reads a node's journal without opening it for writing, and ships every
-//! offline decision (sealed), every node-side resolution, and the node's closed incidents and
-//! complete series seconds to the ledger, exactly once.
+//! offline decision (sealed), every node-side resolution and every closed incident (the
+//! node journals each incident as it closes), plus the incidents and complete series
+//! seconds of the node's outage record when given one, to the ledger, exactly once.
 //!
 //! Exactly once = at least once + idempotent writes. At least once: the shipper always
 //! resumes from the cursor the database holds (`ledger_ship_cursor`, written in the same
@@ -297,9 +298,10 @@ impl Shipper {
                         _ => seg.last_seq,
                     };
                     match self.ship_batch(&file_id, &chunk, through as i64) {
-                        Ok((d, r)) => {
+                        Ok((d, r, i)) => {
                             stats.decisions += d;
                             stats.resolutions += r;
+                            stats.incidents += i;
                             stats.batches += 1;
                             self.segments[0].cursor = Some(through);
                         }
@@ -458,7 +460,7 @@ impl Shipper {
         file_id: &[u8],
         chunk: &[JournalRecord],
         through: i64,
-    ) -> Result<(u64, u64), LedgerError> {
+    ) -> Result<(u64, u64, u64), LedgerError> {
         let node = self.config.node_id.clone();
         let host = self.config.upstream_host.clone();
         let mut seqs = Vec::new();
@@ -471,6 +473,7 @@ impl Shipper {
         let mut incidents: Vec<Option<i64>> = Vec::new();
         let mut sealed = Vec::new();
         let mut resolutions = Vec::new();
+        let mut closed = Vec::new();
         for r in chunk {
             match r {
                 JournalRecord::OfflineDecision { seq, decision } => {
@@ -496,6 +499,11 @@ impl Shipper {
                     outcome,
                     ..
                 } => resolutions.push((*decision_seq as i64, *at as i64, outcome.clone())),
+                JournalRecord::Incident {
+                    recording_since,
+                    incident,
+                    ..
+                } => closed.push((recording_since, incident)),
                 _ => {}
             }
         }
@@ -539,6 +547,11 @@ impl Shipper {
                 &[&node, &file_id, seq, &state, &reason, at],
             )?;
         }
+        // Keyed like the outage-record path: whichever ships an incident first stores it.
+        let mut incidents_new = 0;
+        for (recording_since, inc) in closed {
+            incidents_new += insert_incident(&mut tx, &node, &host, recording_since, inc)?;
+        }
         tx.execute(
             "INSERT INTO ledger_ship_cursor (node_id, file_id, shipped_through) VALUES ($1, $2, $3)
              ON CONFLICT (node_id, file_id) DO UPDATE
@@ -547,7 +560,7 @@ impl Shipper {
             &[&node, &file_id, &through],
         )?;
         tx.commit()?;
-        Ok((inserted, resolved))
+        Ok((inserted, resolved, incidents_new))
     }
 
     /// Ship the closed incidents and the complete seconds of the node's outage record.
@@ -567,38 +580,7 @@ impl Shipper {
         let mut tx = self.db()?.transaction()?;
         let mut new = 0;
         for inc in report.incidents.iter().filter(|i| !i.ongoing) {
-            let Some(ended) = &inc.ended_at else { continue };
-            let causes = serde_json::to_string(&inc.causes).unwrap_or_else(|_| "{}".into());
-            let c = &inc.checks;
-            new += tx.execute(
-                "INSERT INTO ledger_incidents (node_id, recording_since, incident_id, upstream_host,
-                     opened_by, started_at, ended_at, duration_ms, causes, online, offline, refused,
-                     rejected, rechecks, breaker_transitions, breaker_rejections)
-                 VALUES ($1, $2::text::timestamptz, $3, $4, $5, $6::text::timestamptz,
-                         $7::text::timestamptz, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15, $16)
-                 ON CONFLICT (node_id, recording_since, incident_id) DO NOTHING",
-                &[
-                    &node,
-                    &report.recording_since,
-                    &(inc.id.0 as i64),
-                    &host,
-                    &serde_json::to_value(inc.opened_by)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    &inc.started_at,
-                    ended,
-                    &(inc.duration_ms as i64),
-                    &causes,
-                    &(c.online as i64),
-                    &(c.offline as i64),
-                    &(c.refused as i64),
-                    &(c.rejected as i64),
-                    &(c.rechecks as i64),
-                    &(inc.breaker_transitions as i64),
-                    &(inc.breaker_rejections as i64),
-                ],
-            )?;
+            new += insert_incident(&mut tx, &node, &host, &report.recording_since, inc)?;
         }
         // Every bucket but the last, which may still be filling.
         let buckets = &report.series.buckets;
@@ -657,9 +639,56 @@ fn unix_secs(clock: &SharedClock) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Stores one closed incident of a node's outage record (from the journal or the outage
+/// record file); 1 if it was new, 0 if the ledger already held it (same key).
+fn insert_incident(
+    tx: &mut postgres::Transaction<'_>,
+    node: &str,
+    host: &str,
+    recording_since: &str,
+    inc: &andal::outage::Incident,
+) -> Result<u64, LedgerError> {
+    let Some(ended) = inc.ended_at.as_ref().filter(|_| !inc.ongoing) else {
+        return Ok(0);
+    };
+    let causes = serde_json::to_string(&inc.causes).unwrap_or_else(|_| "{}".into());
+    let c = &inc.checks;
+    Ok(tx.execute(
+        "INSERT INTO ledger_incidents (node_id, recording_since, incident_id, upstream_host,
+             opened_by, started_at, ended_at, duration_ms, causes, online, offline, refused,
+             rejected, rechecks, breaker_transitions, breaker_rejections)
+         VALUES ($1, $2::text::timestamptz, $3, $4, $5, $6::text::timestamptz,
+                 $7::text::timestamptz, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (node_id, recording_since, incident_id) DO NOTHING",
+        &[
+            &node,
+            &recording_since,
+            &(inc.id.0 as i64),
+            &host,
+            &serde_json::to_value(inc.opened_by)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            &inc.started_at,
+            ended,
+            &(inc.duration_ms as i64),
+            &causes,
+            &(c.online as i64),
+            &(c.offline as i64),
+            &(c.refused as i64),
+            &(c.rejected as i64),
+            &(c.rechecks as i64),
+            &(inc.breaker_transitions as i64),
+            &(inc.breaker_rejections as i64),
+        ],
+    )?)
+}
+
 fn record_seq(r: &JournalRecord) -> u64 {
     match r {
-        JournalRecord::OfflineDecision { seq, .. } | JournalRecord::Resolution { seq, .. } => *seq,
+        JournalRecord::OfflineDecision { seq, .. }
+        | JournalRecord::Resolution { seq, .. }
+        | JournalRecord::Incident { seq, .. } => *seq,
         _ => 0,
     }
 }
@@ -969,7 +998,7 @@ fn run(
                     .and_then(|t| OutageReport::from_json(&t).ok()),
             };
             if let Some(r) = report {
-                stats.incidents = s.ship_outage_report(&r)?;
+                stats.incidents += s.ship_outage_report(&r)?;
             }
             Ok(stats)
         })();

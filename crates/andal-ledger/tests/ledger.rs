@@ -460,6 +460,66 @@ fn the_background_shipper_thread_ships_a_running_clients_journal_and_incidents()
     assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 5);
 }
 
+/// A node closes an incident, never exports its outage record, and crashes (its client
+/// dropped): the incident was journaled as it closed, so shipping the journal alone puts
+/// it in the ledger, in the same batches as the decisions. The outage-record path and a
+/// restarted shipper then find it there (same key): stored exactly once.
+#[test]
+fn an_incident_closed_before_the_node_crashed_is_shipped_from_its_journal() {
+    let Some(url) = migrated("incjournal") else {
+        return;
+    };
+    let node = node_with_offline_decisions(3);
+    let report = node.client.outage_report();
+    assert_eq!(
+        report.current.open_incident, None,
+        "the node's incident closed"
+    );
+    let closed = &report.incidents[0];
+    let Node { client, dir, .. } = node;
+    drop(client);
+    let ship = |batch| {
+        let cfg = ShipperConfig::new("node-c", "sandbox", dir.path().join("offline.journal"))
+            .batch_size(batch);
+        Shipper::connect(
+            &url,
+            cfg,
+            JournalKey::from_bytes(JKEY),
+            LedgerKey::from_bytes(LKEY),
+        )
+        .unwrap()
+    };
+    let mut s = ship(2);
+    let stats = s.ship_journal().unwrap();
+    assert_eq!((stats.decisions, stats.incidents), (3, 1));
+    let row = format!(
+        "SELECT count(*) FROM ledger_incidents WHERE node_id = 'node-c' AND incident_id = {}
+           AND recording_since = '{}'::timestamptz AND ended_at = '{}'::timestamptz
+           AND offline = 3 AND duration_ms = {}",
+        closed.id.0,
+        report.recording_since,
+        closed.ended_at.as_deref().unwrap(),
+        closed.duration_ms
+    );
+    assert_eq!(count(&url, &row), 1);
+    // Had the node exported its record, that path would now store nothing new.
+    assert_eq!(s.ship_outage_report(&report).unwrap(), 0);
+    // A shipper that lost the cursor (killed before its commit was known) ships the whole
+    // journal again: the keys turn it into no-ops.
+    count(
+        &url,
+        "WITH d AS (DELETE FROM ledger_ship_cursor RETURNING 1) SELECT count(*) FROM d",
+    );
+    let again = ship(500).ship_journal().unwrap();
+    assert_eq!((again.decisions, again.incidents), (0, 0));
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_incidents"), 1);
+    // A shipper that only reads the journal (no outage record) still feeds the fleet record.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let (_, fleet) = fleet::fleet_report(&mut db).unwrap();
+    assert_eq!(fleet.incidents.len(), 1);
+    assert_eq!(fleet.incidents[0].checks.offline, 3);
+}
+
 /// Offline decisions a full read of the journal at `path` finds (the old shipper's view).
 fn decisions_in(path: &std::path::Path) -> u64 {
     andal::read_journal_records(path, &JournalKey::from_bytes(JKEY), 0)

@@ -838,6 +838,15 @@ impl OutageRecorder {
     /// was counted in: always `Some` for [`CheckOutcome::Offline`] (keep it with the
     /// journal record to attach the reconciliation later).
     pub fn record_check(&self, outcome: CheckOutcome) -> Option<IncidentId> {
+        self.record_check_closing(outcome).0
+    }
+
+    /// [`record_check`](Self::record_check), also returning the incident this check
+    /// closed (as the report will show it), so the engine can journal it on closing.
+    pub(crate) fn record_check_closing(
+        &self,
+        outcome: CheckOutcome,
+    ) -> (Option<IncidentId>, Option<Incident>) {
         let now = self.clock.now();
         let mut st = self.state.lock();
         self.touch_series(&mut st, now);
@@ -860,7 +869,9 @@ impl OutageRecorder {
             CheckOutcome::Online if st.open.is_none() => st.pending_causes.clear(),
             _ => {}
         }
-        let id = st.open?;
+        let Some(id) = st.open else {
+            return (None, None);
+        };
         let closes = outcome == CheckOutcome::Online
             && matches!(st.breaker, BreakerState::Closed | BreakerState::Disabled);
         let wall = if closes {
@@ -870,13 +881,21 @@ impl OutageRecorder {
         };
         let inc = st.incidents.back_mut().expect("open incident is kept");
         inc.checks.add(outcome);
+        let mut closed = None;
         if let Some(wall) = wall {
             inc.end = Some((now, wall));
             let d = inc.duration(now);
+            closed = Some(inc.export(now));
             st.closed_incident_time += d;
             st.open = None;
         }
-        Some(id)
+        (Some(id), closed)
+    }
+
+    /// When the recorder started (RFC 3339 UTC), as [`OutageReport::recording_since`]:
+    /// with the incident id, what identifies an incident across a fleet's ledger.
+    pub fn recording_since(&self) -> String {
+        rfc3339(self.origin_wall)
     }
 
     /// Counts one reconciliation re-check sent to the registry (answered or not). Kept
@@ -1013,7 +1032,7 @@ impl OutageRecorder {
         OutageReport {
             format_version: FORMAT_VERSION,
             generated_at: rfc3339(now_wall),
-            recording_since: rfc3339(self.origin_wall),
+            recording_since: self.recording_since(),
             limits: ReportLimits {
                 max_incidents: self.config.max_incidents,
                 max_series_seconds: self.config.max_series_seconds,

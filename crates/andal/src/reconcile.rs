@@ -19,6 +19,32 @@ pub(crate) enum Entry {
     Resolution(ResolutionRecord),
     /// Trust high-water mark (`crate::offline`); not an offline decision, readers skip it.
     TrustMark(crate::offline::TrustMark),
+    /// An outage-record incident, journaled when it closed so that a ledger shipper finds
+    /// it even if the node crashes before its outage record is read; not an offline
+    /// decision, readers of decisions skip it. No personal data (causes, counts, times).
+    IncidentClosed(IncidentRecord),
+}
+
+/// A closed incident as journaled ([`Entry::IncidentClosed`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IncidentRecord {
+    pub v: u8,
+    /// The recorder's start (RFC 3339 UTC): with the incident id, the incident's key.
+    pub recording_since: String,
+    pub incident: crate::outage::Incident,
+}
+
+impl IncidentRecord {
+    /// The journal payload of an incident that just closed.
+    pub(crate) fn payload(recording_since: String, incident: crate::outage::Incident) -> Vec<u8> {
+        let rec = Entry::IncidentClosed(IncidentRecord {
+            v: RECORD_VERSION,
+            recording_since,
+            incident,
+        });
+        // Strings, integers and maps with string keys: serialisation cannot fail.
+        serde_json::to_vec(&rec).expect("an incident record serialises")
+    }
 }
 
 /// How a serialised [`Entry::TrustMark`] starts (the tag is written first).
@@ -228,7 +254,7 @@ pub fn inspect_journal(
                     item.resolution = Some(res.outcome);
                 }
             }
-            Ok(Entry::TrustMark(_)) => {}
+            Ok(Entry::TrustMark(_) | Entry::IncidentClosed(_)) => {}
             Err(e) => {
                 return Err(crate::Error::Protocol(format!(
                     "journal record {} is not a known record type: {e}",
@@ -327,6 +353,18 @@ pub enum JournalRecord {
         /// Confirmed or contradicted.
         outcome: ReconcileOutcome,
     },
+    /// An incident of the node's outage record, journaled when it closed (journals
+    /// written before this record type existed have none: their incidents reach a ledger
+    /// only through the outage record).
+    Incident {
+        /// Its sequence number.
+        seq: u64,
+        /// When the node's outage recorder started (RFC 3339 UTC): with the incident id,
+        /// the incident's key ([`crate::outage::OutageReport::recording_since`]).
+        recording_since: String,
+        /// The closed incident (no personal data).
+        incident: crate::outage::Incident,
+    },
 }
 
 /// A journal read for shipping: its file id (random at creation, so a recreated journal
@@ -336,7 +374,7 @@ pub enum JournalRecord {
 pub struct JournalRecords {
     /// The journal's 16-byte file id (header bytes 12..28).
     pub file_id: [u8; 16],
-    /// Offline decisions and resolutions with `seq > after_seq`, in order.
+    /// Offline decisions, resolutions and closed incidents with `seq > after_seq`, in order.
     pub records: Vec<JournalRecord>,
     /// Highest sequence number read (trust marks included), or 0 for an empty journal.
     pub last_seq: u64,
@@ -382,7 +420,8 @@ pub fn read_journal_records(
     })
 }
 
-/// The offline decisions and resolutions among raw journal records (trust marks dropped).
+/// The offline decisions, resolutions and closed incidents among raw journal records
+/// (trust marks dropped).
 fn shipping_records(
     records: impl IntoIterator<Item = andal_journal::Record>,
 ) -> Result<Vec<JournalRecord>, crate::Error> {
@@ -398,6 +437,11 @@ fn shipping_records(
                 decision_seq: res.decision_seq,
                 at: res.at,
                 outcome: res.outcome,
+            }),
+            Ok(Entry::IncidentClosed(i)) => out.push(JournalRecord::Incident {
+                seq: r.seq,
+                recording_since: i.recording_since,
+                incident: i.incident,
             }),
             Ok(Entry::TrustMark(_)) => {}
             Err(e) => {

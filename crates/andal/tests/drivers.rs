@@ -414,12 +414,20 @@ fn trace(w: &World, fault: Fault, asynchronous: bool) -> Trace {
         });
         (results, c.outage_report())
     };
-    let journal = andal::read_journal(
-        dir.path().join("offline.journal"),
-        &JournalKey::from_bytes([3; 32]),
-    )
-    .map(|items| items.iter().map(|i| format!("{i:?}")).collect())
-    .unwrap_or_else(|e| vec![format!("{e:?}")]);
+    let path = dir.path().join("offline.journal");
+    let key = JournalKey::from_bytes([3; 32]);
+    let mut journal: Vec<String> = andal::read_journal(&path, &key)
+        .map(|items| items.iter().map(|i| format!("{i:?}")).collect())
+        .unwrap_or_else(|e| vec![format!("{e:?}")]);
+    // The incidents the engine journaled as they closed (read_journal skips them).
+    if let Ok(read) = andal::read_journal_records(&path, &key, 0) {
+        journal.extend(
+            read.records
+                .iter()
+                .filter(|r| matches!(r, andal::JournalRecord::Incident { .. }))
+                .map(|r| format!("{r:?}")),
+        );
+    }
     Trace {
         results,
         requests: std::mem::take(&mut *reg.log.lock()),
@@ -491,6 +499,10 @@ fn both_drivers_decide_identically_under_every_fault() {
                 "{fault:?}: nothing reconciled"
             );
             assert!(!blocking.journal.is_empty());
+            assert!(
+                blocking.journal.iter().any(|j| j.starts_with("Incident {")),
+                "{fault:?}: the incident that recovery closed was not journaled"
+            );
         }
         for (name, a, b) in [
             ("results", &blocking.results, &asynchronous.results),

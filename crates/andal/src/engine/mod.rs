@@ -32,7 +32,7 @@ use crate::client::{CheckOptions, RECOVERY_PROBE_TIMEOUT};
 use crate::decision::{Decision, Provenance};
 use crate::error::{ConfigError, Error, Rejected, Unavailable, UnavailableCause};
 use crate::offline::FallbackPolicy;
-use crate::outage::{CheckOutcome, IncidentId, OutageRecorder};
+use crate::outage::{CheckOutcome, Incident, IncidentId, OutageRecorder};
 use crate::query::Query;
 use crate::transport::{FailureKind, HttpRequest, HttpResponse, Method, TransportError};
 
@@ -79,8 +79,17 @@ impl Core {
     /// cancelled check) is recorded, whichever driver ran it. Returns the incident the
     /// outcome was counted in.
     pub(crate) fn record_final(&self, outcome: Final) -> Option<IncidentId> {
-        match outcome {
-            Final::Check(o) => self.outage.record_check(o),
+        self.record_final_closing(outcome).0
+    }
+
+    /// [`record_final`](Self::record_final), also returning the incident the outcome
+    /// closed (an online check after an outage), to be journaled.
+    pub(crate) fn record_final_closing(
+        &self,
+        outcome: Final,
+    ) -> (Option<IncidentId>, Option<Incident>) {
+        let id = match outcome {
+            Final::Check(o) => return self.outage.record_check_closing(o),
             Final::Recheck => {
                 self.outage.record_recheck();
                 None
@@ -89,7 +98,8 @@ impl Core {
                 self.outage.record_cancelled();
                 None
             }
-        }
+        };
+        (id, None)
     }
 
     /// THE one place where a finished citizen check is seen by metrics (outcome,
@@ -203,6 +213,13 @@ enum State {
     Journal {
         decision: Box<Decision>,
         online: Box<Unavailable>,
+        payload: Option<Vec<u8>>,
+    },
+    /// The online answer that closed an incident, returned once the incident's journal
+    /// record (`payload` until handed to the driver) is on disk, so a node that crashes
+    /// later still ships it to a ledger.
+    JournalIncident {
+        decision: Box<Decision>,
         payload: Option<Vec<u8>>,
     },
     /// Decided; the next poll returns it.
@@ -331,7 +348,20 @@ impl Check {
                     };
                     return Action::Journal(payload);
                 }
-                s @ (State::Probe { .. } | State::Attempt { .. } | State::Journal { .. }) => {
+                State::JournalIncident {
+                    decision,
+                    payload: Some(payload),
+                } => {
+                    self.state = State::JournalIncident {
+                        decision,
+                        payload: None,
+                    };
+                    return Action::Journal(payload);
+                }
+                s @ (State::Probe { .. }
+                | State::Attempt { .. }
+                | State::Journal { .. }
+                | State::JournalIncident { .. }) => {
                     // A driver bug: it must feed back what it was asked to do first.
                     self.state = s;
                     panic!("Check::poll called while an action is outstanding");
@@ -558,14 +588,26 @@ impl Check {
                 }
             }
         }
-        self.record_outcome(&result);
+        let closed = self.record_outcome(&result);
         if result.is_ok() {
             self.trust_refresh_due = self.core.trust.background_refresh_due();
         }
-        self.state = State::Decided(Box::new(result));
+        self.state = match (result, closed) {
+            (Ok(decision), Some(incident)) if self.core.journal.is_some() => {
+                State::JournalIncident {
+                    decision: Box::new(decision),
+                    payload: Some(crate::reconcile::IncidentRecord::payload(
+                        self.core.outage.recording_since(),
+                        incident,
+                    )),
+                }
+            }
+            (result, _) => State::Decided(Box::new(result)),
+        };
     }
 
-    fn record_outcome(&self, result: &Result<Decision, Error>) {
+    /// Records a citizen check's outcome; returns the incident it closed, if any.
+    fn record_outcome(&self, result: &Result<Decision, Error>) -> Option<Incident> {
         let outcome = match result {
             Ok(_) => Some(CheckOutcome::Online),
             Err(Error::Unavailable(_)) => Some(CheckOutcome::Refused),
@@ -575,9 +617,7 @@ impl Check {
             // Nothing was sent: not part of the registry's record.
             Err(_) => None,
         };
-        if let Some(o) = outcome {
-            self.core.record_final(Final::Check(o));
-        }
+        self.core.record_final_closing(Final::Check(outcome?)).1
     }
 
     /// What the journal did with the record of the last `Journal` action.
@@ -605,6 +645,17 @@ impl Check {
                     self.state = State::Decided(Box::new(result));
                 }
             },
+            State::JournalIncident {
+                decision,
+                payload: None,
+            } => {
+                if let Err(e) = seq {
+                    // The answer stands; the incident is still in the outage record.
+                    tracing::warn!(target: "andal::outage", error = %e,
+                        "closed incident not journaled: it reaches a ledger only through the outage record");
+                }
+                self.state = State::Decided(Box::new(Ok(*decision)));
+            }
             s => {
                 self.state = s;
                 panic!("Check::handle_journaled without an outstanding Journal");
@@ -623,6 +674,8 @@ impl Drop for Check {
         let cancelled = match &self.state {
             State::Done | State::Decided(_) => false,
             State::Journal { payload, .. } => payload.is_some(),
+            // Decided online and counted; only the incident record was pending.
+            State::JournalIncident { .. } => false,
             _ => true,
         };
         if cancelled && self.purpose == Purpose::Citizen {

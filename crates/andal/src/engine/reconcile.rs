@@ -161,8 +161,8 @@ impl Reconcile {
                 Ok(Entry::Resolution(res)) => {
                     resolved.insert(res.decision_seq);
                 }
-                // The trust high-water mark: not a decision.
-                Ok(Entry::TrustMark(_)) => {}
+                // The trust high-water mark and closed incidents: not decisions.
+                Ok(Entry::TrustMark(_) | Entry::IncidentClosed(_)) => {}
                 Err(e) => {
                     self.step = Step::Failed(Error::Protocol(format!(
                         "journal record {} is not a known record type: {e}",
