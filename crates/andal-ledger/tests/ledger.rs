@@ -443,9 +443,18 @@ fn the_background_shipper_thread_ships_a_running_clients_journal_and_incidents()
         andal_ledger::ship::LoopOptions::default().interval(Duration::from_millis(20)),
     );
     // Waits for another thread's progress (bounded), not for a timer of the code under test.
+    // The rows are committed inside a pass (the incident with the journal's first batch),
+    // before the pass is counted: wait for both.
+    let passes = || {
+        handle
+            .progress()
+            .passes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
     let until = std::time::Instant::now() + Duration::from_secs(20);
     while count(&url, "SELECT count(*) FROM ledger_incidents") < 1
         || count(&url, "SELECT count(*) FROM ledger_decisions") < 5
+        || passes() < 1
     {
         assert!(
             std::time::Instant::now() < until,
@@ -453,12 +462,8 @@ fn the_background_shipper_thread_ships_a_running_clients_journal_and_incidents()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let passes = handle
-        .progress()
-        .passes
-        .load(std::sync::atomic::Ordering::Relaxed);
     handle.stop();
-    assert!(passes >= 1);
+    assert_eq!(count(&url, "SELECT count(*) FROM ledger_incidents"), 1);
     assert_eq!(count(&url, "SELECT count(*) FROM ledger_decisions"), 5);
 }
 
