@@ -88,7 +88,8 @@ pub struct ShipArgs {
     pub upstream_host: String,
     #[command(flatten)]
     pub metrics: crate::metrics::MetricsArgs,
-    /// The node's outage record (JSON export it rewrites): closed incidents are shipped too.
+    /// The node's outage record (JSON export it rewrites): its series seconds, and its closed
+    /// incidents (the journal carries those too, from nodes that journal incidents as they close).
     #[arg(long)]
     pub outage_record: Option<PathBuf>,
     /// Records per transaction.
