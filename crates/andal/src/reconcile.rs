@@ -22,26 +22,49 @@ pub(crate) enum Entry {
     /// An outage-record incident, journaled when it closed so that a ledger shipper finds
     /// it even if the node crashes before its outage record is read; not an offline
     /// decision, readers of decisions skip it. No personal data (causes, counts, times).
+    #[serde(skip_serializing)] // written as an `IncidentRecordFull`
     IncidentClosed(IncidentRecord),
 }
 
-/// A closed incident as journaled ([`Entry::IncidentClosed`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A closed incident as journaled ([`Entry::IncidentClosed`]), as the decision readers see
+/// it: the incident itself is skipped, not parsed.
+///
+/// Why: `Entry` is internally tagged, so serde parses its variants through a buffered
+/// `Content` deserializer of their own; a full `Incident` there compiled one more copy of
+/// the incident's deserializer into every binary that reads the journal (+30 KB in the
+/// UniFFI library, over its 3 MB gate), though only a shipper needs the incident. The
+/// shipper parses the same payload again as an [`IncidentRecordFull`].
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct IncidentRecord {
+    #[allow(dead_code)] // read for the record's shape only; the shipper reads it in full
+    pub incident: serde::de::IgnoredAny,
+}
+
+/// The written form of an incident record, and what a shipper parses (the `kind` tag is
+/// ignored here).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IncidentRecordFull {
+    #[serde(skip_deserializing, default = "incident_closed_kind")]
+    kind: &'static str,
     pub v: u8,
     /// The recorder's start (RFC 3339 UTC): with the incident id, the incident's key.
     pub recording_since: String,
     pub incident: crate::outage::Incident,
 }
 
+fn incident_closed_kind() -> &'static str {
+    "incident_closed"
+}
+
 impl IncidentRecord {
     /// The journal payload of an incident that just closed.
     pub(crate) fn payload(recording_since: String, incident: crate::outage::Incident) -> Vec<u8> {
-        let rec = Entry::IncidentClosed(IncidentRecord {
+        let rec = IncidentRecordFull {
+            kind: incident_closed_kind(),
             v: RECORD_VERSION,
             recording_since,
             incident,
-        });
+        };
         // Strings, integers and maps with string keys: serialisation cannot fail.
         serde_json::to_vec(&rec).expect("an incident record serialises")
     }
@@ -438,11 +461,19 @@ fn shipping_records(
                 at: res.at,
                 outcome: res.outcome,
             }),
-            Ok(Entry::IncidentClosed(i)) => out.push(JournalRecord::Incident {
-                seq: r.seq,
-                recording_since: i.recording_since,
-                incident: i.incident,
-            }),
+            Ok(Entry::IncidentClosed(_)) => {
+                let i: IncidentRecordFull = serde_json::from_slice(&r.payload).map_err(|e| {
+                    crate::Error::Protocol(format!(
+                        "journal record {} is not a valid incident record: {e}",
+                        r.seq
+                    ))
+                })?;
+                out.push(JournalRecord::Incident {
+                    seq: r.seq,
+                    recording_since: i.recording_since,
+                    incident: i.incident,
+                })
+            }
             Ok(Entry::TrustMark(_)) => {}
             Err(e) => {
                 return Err(crate::Error::Protocol(format!(
