@@ -328,3 +328,121 @@ fn documents_of_another_issuer_under_the_same_root_are_refused() {
         .unwrap();
     assert!(ok.is_offline());
 }
+
+impl andal::transport::AsyncTransport for Scripted {
+    fn send<'a>(
+        &'a self,
+        r: &'a HttpRequest,
+        t: Duration,
+        m: u64,
+    ) -> andal::transport::SendFuture<'a> {
+        Box::pin(std::future::ready(Transport::send(self, r, t, m)))
+    }
+}
+
+/// The async client's refresh hands the raised mark and the cache files to its disk
+/// writer thread (never written on the runtime); they are on disk when `refresh_trust`
+/// returns, and a restart refuses replaced older cache files, as with the blocking client.
+#[test]
+fn the_async_client_journals_the_mark_and_caches_the_documents() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Arc::new(Scripted::default());
+    let (ks1, ks2) = (w.keyset(T - 2 * DAY), w.keyset(T - DAY));
+    t.serve("/v1/keys", &ks2);
+    t.serve("/v1/revocations", &w.revocations(T - 3600, &[]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = Arc::new(ManualClock::starting_at(
+        UNIX_EPOCH + Duration::from_secs(T),
+    ));
+    let c = Client::builder("https://registry.example")
+        .clock(clock.clone())
+        .timer(clock)
+        .partner_id(PARTNER)
+        .api_key("key")
+        .async_transport(t.clone())
+        .retry_policy(RetryPolicy::builder().seed(1))
+        .trust_roots(vec![w.root.root_key()])
+        .trust_cache_dir(dir.path().join("trust"))
+        .journal(
+            dir.path().join("offline.journal"),
+            JournalKey::from_bytes(KEY),
+        )
+        .trust_refresh_interval(None)
+        .build_async()
+        .unwrap();
+    let st = rt.block_on(c.refresh_trust()).unwrap();
+    assert_eq!(st.keyset_issued_at, Some(T - DAY));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("trust/andal-keyset.jws")).unwrap(),
+        ks2
+    );
+    drop(c);
+    std::fs::write(dir.path().join("trust/andal-keyset.jws"), &ks1).unwrap();
+    let c = client(&w, &Arc::new(Scripted::default()), dir.path());
+    let st = c.trust_status();
+    assert_eq!(
+        st.keys, 0,
+        "the older cached keyset is refused after the restart"
+    );
+    assert_eq!(
+        st.keyset_refused.as_ref().map(TrustRefusal::reason),
+        Some("rollback")
+    );
+}
+
+/// Two refreshes running at once may append their marks out of order (the lower one
+/// last); the mark read at start-up is the highest recorded, so the order cannot lower it.
+#[test]
+fn a_lower_mark_appended_last_does_not_lower_the_mark() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Arc::new(Scripted::default());
+    let (ks1, ks2) = (w.keyset(T - 2 * DAY), w.keyset(T - DAY));
+    t.serve("/v1/keys", &ks1);
+    t.serve("/v1/revocations", &w.revocations(T - 3600, &[]));
+    let c = client(&w, &t, dir.path());
+    c.refresh_trust().unwrap();
+    drop(c); // the client holds the journal's lock
+    // The lower mark's record, kept to be appended again after the higher one.
+    let journal_path = dir.path().join("offline.journal");
+    let key = JournalKey::from_bytes(KEY);
+    let marks = |path: &Path| -> Vec<Vec<u8>> {
+        let (j, _) =
+            andal_journal::Journal::open(path, &key, andal_journal::JournalOptions::new()).unwrap();
+        j.records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.payload)
+            .filter(|p| p.starts_with(br#"{"kind":"trust_mark""#))
+            .collect()
+    };
+    let lower = marks(&journal_path).pop().expect("a mark record");
+    t.serve("/v1/keys", &ks2);
+    let c = client(&w, &t, dir.path());
+    c.refresh_trust().unwrap();
+    drop(c);
+    {
+        let (j, _) =
+            andal_journal::Journal::open(&journal_path, &key, andal_journal::JournalOptions::new())
+                .unwrap();
+        j.append(&lower).unwrap();
+    }
+    assert_eq!(marks(&journal_path).last(), Some(&lower));
+    // While stopped, the older keyset replaces the cached one: still refused.
+    std::fs::write(dir.path().join("trust/andal-keyset.jws"), &ks1).unwrap();
+    let c = client(&w, &Arc::new(Scripted::default()), dir.path());
+    let st = c.trust_status();
+    assert_eq!(st.keys, 0);
+    assert_eq!(
+        st.keyset_refused,
+        Some(TrustRefusal::Rollback {
+            document: TrustDocument::Keyset,
+            held_issued_at: T - DAY,
+            offered_issued_at: T - 2 * DAY,
+        })
+    );
+}

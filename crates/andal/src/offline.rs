@@ -392,7 +392,10 @@ pub(crate) struct Trust {
     state: RwLock<TrustState>,
 }
 
-/// The latest trust mark in a journal (records of other kinds are not decoded).
+/// The trust mark in a journal: the highest document of each kind over every mark record
+/// (records of other kinds are not decoded). Taking the highest rather than the last makes
+/// the result independent of the order two concurrent refreshes' records reached the
+/// journal in.
 fn latest_mark(journal: &andal_journal::Journal) -> Option<TrustMark> {
     let records = match journal.records() {
         Ok(r) => r,
@@ -401,7 +404,7 @@ fn latest_mark(journal: &andal_journal::Journal) -> Option<TrustMark> {
             return None;
         }
     };
-    records.iter().rev().find_map(|r| {
+    let marks = records.iter().filter_map(|r| {
         if !r.payload.starts_with(crate::reconcile::TRUST_MARK_PREFIX) {
             return None;
         }
@@ -409,7 +412,22 @@ fn latest_mark(journal: &andal_journal::Journal) -> Option<TrustMark> {
             Ok(crate::reconcile::Entry::TrustMark(m)) => Some(m),
             _ => None,
         }
+    });
+    marks.reduce(|held, m| TrustMark {
+        v: held.v.max(m.v),
+        // Bound once, by the first keyset; a later record can only repeat it.
+        issuer: held.issuer.or(m.issuer),
+        keyset: higher(held.keyset, m.keyset),
+        revocations: higher(held.revocations, m.revocations),
     })
+}
+
+/// The higher of two marks of one document (the later one on a tie).
+fn higher(a: Option<DocMark>, b: Option<DocMark>) -> Option<DocMark> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if a.iat > b.iat { a } else { b }),
+        (a, b) => b.or(a),
+    }
 }
 
 impl Trust {
@@ -434,10 +452,20 @@ impl Trust {
         };
         if let Some(dir) = trust.cache_dir.clone() {
             for (file, keys) in [(KEYSET_FILE, true), (REVOCATIONS_FILE, false)] {
-                if let Ok(doc) = std::fs::read_to_string(dir.join(file))
-                    && let Err(e) = trust.install(doc.trim(), keys, now, false)
-                {
-                    tracing::warn!(target: "andal::offline", file, reason = e.reason(), "ignoring cached trust document");
+                let Ok(doc) = std::fs::read_to_string(dir.join(file)) else {
+                    continue;
+                };
+                match trust.install(doc.trim(), keys, now) {
+                    // A cached document newer than the mark raises it (the cache file
+                    // itself needs no rewrite).
+                    Ok(installed) => {
+                        if let Some(record) = installed.mark_record {
+                            trust.journal_mark_now(&record);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "andal::offline", file, reason = e.reason(), "ignoring cached trust document");
+                    }
                 }
             }
         }
@@ -448,18 +476,21 @@ impl Trust {
         !self.roots.is_empty()
     }
 
-    /// Verify and install a keyset (`keys`) or revocation list; write it to the cache.
+    /// Whether verified documents are cached on disk.
+    pub(crate) fn has_cache_dir(&self) -> bool {
+        self.cache_dir.is_some()
+    }
+
+    /// Verify and install a keyset (`keys`) or revocation list in memory; what must then be
+    /// written to disk (the raised mark to the journal, then the document to the cache) is
+    /// returned for the caller to write, so no disk write happens under the trust lock or on
+    /// the caller's thread (an async driver hands it to its writer thread).
     ///
     /// Refused, with the refusal in [`TrustStatus`] and a warning: a document for another
     /// issuer than the one held or remembered (`Err(WrongIssuer)`), and one older than the
-    /// high-water mark, or as old but different (rollback, `Ok`: the newer trust stays).
-    pub(crate) fn install(
-        &self,
-        doc: &str,
-        keys: bool,
-        now: u64,
-        write_cache: bool,
-    ) -> Result<(), TokenError> {
+    /// high-water mark, or as old but different (rollback, `Ok` with nothing to write: the
+    /// newer trust stays).
+    pub(crate) fn install(&self, doc: &str, keys: bool, now: u64) -> Result<Installed, TokenError> {
         let document = if keys {
             TrustDocument::Keyset
         } else {
@@ -520,14 +551,14 @@ impl Trust {
         let raise = match judgement {
             Judgement::Refused(r) => {
                 refuse(&mut st, r);
-                return Ok(());
+                return Ok(Installed::default());
             }
             Judgement::Same if held => {
                 match document {
                     TrustDocument::Keyset => st.keyset_refused = None,
                     TrustDocument::RevocationList => st.revocations_refused = None,
                 }
-                return Ok(());
+                return Ok(Installed::default());
             }
             Judgement::Same => false,
             Judgement::Newer => true,
@@ -562,25 +593,32 @@ impl Trust {
                 TrustDocument::RevocationList => st.mark.revocations = Some(offered),
             }
             st.mark.v = TRUST_MARK_VERSION;
-            // Journal first, then cache: a cache never runs ahead of the mark for long.
-            if let Some(j) = &self.journal {
-                let rec = crate::reconcile::Entry::TrustMark(st.mark.clone());
-                let appended = serde_json::to_vec(&rec)
-                    .map_err(|e| e.to_string())
-                    .and_then(|p| j.append(&p).map_err(|e| e.to_string()));
-                if let Err(e) = appended {
-                    tracing::warn!(target: "andal::offline", error = %e, "cannot journal the trust high-water mark");
-                }
-            }
         }
+        // Serialised under the lock, so the record is this very mark; written after it.
+        let mark_record = if raise && self.journal.is_some() {
+            serde_json::to_vec(&crate::reconcile::Entry::TrustMark(st.mark.clone()))
+                .map_err(|e| {
+                    tracing::warn!(target: "andal::offline", error = %e, "cannot encode the trust high-water mark");
+                })
+                .ok()
+        } else {
+            None
+        };
         drop(st);
-        if write_cache && let Some(dir) = &self.cache_dir {
-            let file = if keys { KEYSET_FILE } else { REVOCATIONS_FILE };
-            if let Err(e) = write_atomically(dir, file, doc) {
-                tracing::warn!(target: "andal::offline", file, error = %e, "cannot cache trust document");
-            }
+        let cache = self.cache_dir.as_ref().map(|dir| CacheWrite {
+            dir: dir.clone(),
+            file: if keys { KEYSET_FILE } else { REVOCATIONS_FILE },
+            contents: doc.to_owned(),
+        });
+        Ok(Installed { mark_record, cache })
+    }
+
+    /// Append a raised mark's record to the journal now, on this thread (the constructor
+    /// and the blocking driver; the async driver uses its writer thread instead).
+    pub(crate) fn journal_mark_now(&self, record: &[u8]) {
+        if let Some(j) = &self.journal {
+            journaled_mark(j.append(record).map(|_| ()).map_err(|e| e.to_string()));
         }
-        Ok(())
     }
 
     pub(crate) fn store(&self) -> Option<Arc<TrustStore>> {
@@ -609,6 +647,43 @@ impl Trust {
 }
 
 /// Write `dir/file` via a temporary file and a rename, so a crash never leaves half a file.
+/// What an installed trust document leaves to be written, in this order: the raised
+/// high-water mark to the journal (journal first: a cache never runs ahead of the mark for
+/// long), then the document to the cache directory.
+#[derive(Debug, Default)]
+pub(crate) struct Installed {
+    /// The journal record of the raised mark (only with a journal).
+    pub(crate) mark_record: Option<Vec<u8>>,
+    /// The document for the cache (only with a cache directory).
+    pub(crate) cache: Option<CacheWrite>,
+}
+
+/// A trust document to write to the cache directory.
+#[derive(Debug)]
+pub(crate) struct CacheWrite {
+    pub(crate) dir: PathBuf,
+    pub(crate) file: &'static str,
+    pub(crate) contents: String,
+}
+
+impl CacheWrite {
+    /// Write it (atomically: temporary file, fsync, rename); a failure is a warning, as the
+    /// cache only saves a fetch at the next start.
+    pub(crate) fn write(&self) {
+        if let Err(e) = write_atomically(&self.dir, self.file, &self.contents) {
+            tracing::warn!(target: "andal::offline", file = self.file, error = %e, "cannot cache trust document");
+        }
+    }
+}
+
+/// Reports how appending a raised mark went: a failure is a warning (the mark in memory
+/// still guards this run; only a restart could then accept older cached trust).
+pub(crate) fn journaled_mark(result: Result<(), String>) {
+    if let Err(e) = result {
+        tracing::warn!(target: "andal::offline", error = %e, "cannot journal the trust high-water mark");
+    }
+}
+
 fn write_atomically(dir: &Path, file: &str, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;

@@ -1,6 +1,6 @@
 //! `AsyncClient`: the async driver over the check engine. No thread per call: a check is
 //! a future that sends through an [`AsyncTransport`], waits on the client's timer, and
-//! hands journal writes to a writer thread.
+//! hands disk writes (journal appends, trust cache files) to a writer thread.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use andal_resilience::{CircuitBreaker, SharedTimer};
 
 use crate::decision::Decision;
 use crate::engine::reconcile::{Reconcile, ReconcileAction};
-use crate::engine::trust::BackgroundRefresh;
+use crate::engine::trust::{BackgroundRefresh, RefreshAction};
 use crate::engine::{Action, Check, Core, Purpose};
 use crate::error::{ConfigError, Error};
 use crate::offline::TrustStatus;
@@ -18,7 +18,7 @@ use crate::query::Query;
 use crate::reconcile::ReconcileReport;
 use crate::transport::AsyncTransport;
 
-use super::journal_writer::JournalWriter;
+use super::disk_writer::DiskWriter;
 use super::{AsyncParts, CheckOptions, ClientHealth, Spawner, health_of, trust_status_of};
 
 struct Inner {
@@ -26,7 +26,8 @@ struct Inner {
     transport: Arc<dyn AsyncTransport>,
     timer: SharedTimer,
     spawner: Option<Spawner>,
-    writer: Option<JournalWriter>,
+    /// The journal's and the trust cache's writer thread (with either configured).
+    writer: Option<DiskWriter>,
     reconcile_lock: futures_util::lock::Mutex<()>,
 }
 
@@ -115,16 +116,15 @@ impl AsyncClient {
         let spawner = parts.spawner.or_else(|| Some(tokio_spawner()));
         #[cfg(not(feature = "tokio"))]
         let spawner = parts.spawner;
-        let writer = match &core.journal {
-            Some(j) => {
-                Some(
-                    JournalWriter::start(Arc::clone(j)).map_err(|e| ConfigError::Invalid {
-                        name: "journal",
-                        reason: format!("cannot start the journal writer thread: {e}"),
-                    })?,
-                )
-            }
-            None => None,
+        let writer = if core.journal.is_some() || core.trust.has_cache_dir() {
+            Some(
+                DiskWriter::start(core.journal.clone()).map_err(|e| ConfigError::Invalid {
+                    name: "journal",
+                    reason: format!("cannot start the disk writer thread: {e}"),
+                })?,
+            )
+        } else {
+            None
         };
         Ok(AsyncClient {
             inner: Arc::new(Inner {
@@ -198,7 +198,7 @@ impl AsyncClient {
         let mut refresh = self.inner.core.trust.refresh()?;
         loop {
             match refresh.poll() {
-                Action::Send {
+                RefreshAction::Send {
                     request,
                     timeout,
                     max_body,
@@ -206,10 +206,21 @@ impl AsyncClient {
                     let r = self.inner.transport.send(&request, timeout, max_body).await;
                     refresh.handle_response(r);
                 }
-                Action::Done(r) => return r,
-                Action::WaitUntil(_) | Action::Journal(_) => {
-                    unreachable!("a trust refresh only sends")
+                RefreshAction::Journal(record) => {
+                    let r = match &self.inner.writer {
+                        Some(w) => w.append(record).await,
+                        None => unreachable!("the engine journals a mark only with a journal"),
+                    };
+                    refresh.handle_journaled(r.map(|_| ()).map_err(|e| e.to_string()));
                 }
+                RefreshAction::Cache(cache) => {
+                    match &self.inner.writer {
+                        Some(w) => w.write_cache(cache).await,
+                        None => unreachable!("the engine caches only with a cache directory"),
+                    }
+                    refresh.handle_cached();
+                }
+                RefreshAction::Done(r) => return r,
             }
         }
     }

@@ -2,10 +2,10 @@
 //! blocking driver over it and [`AsyncClient`] the async one (see `crate::engine`).
 
 mod async_client;
-mod journal_writer;
+mod disk_writer;
 
 pub use crate::engine::new_idempotency_key;
-use crate::engine::trust::{BackgroundRefresh, DEFAULT_TRUST_REFRESH};
+use crate::engine::trust::{BackgroundRefresh, DEFAULT_TRUST_REFRESH, RefreshAction};
 pub use async_client::AsyncClient;
 
 use std::fmt;
@@ -517,6 +517,7 @@ impl ClientBuilder {
             deadline: self.deadline,
             attempt_timeout: self.attempt_timeout,
             max_response_bytes: self.max_response_bytes,
+            in_flight: Arc::default(),
         });
         Ok((core, transport, async_parts))
     }
@@ -736,17 +737,25 @@ impl Client {
         let mut refresh = self.inner.core.trust.refresh()?;
         loop {
             match refresh.poll() {
-                Action::Send {
+                RefreshAction::Send {
                     request,
                     timeout,
                     max_body,
                 } => {
                     refresh.handle_response(self.inner.transport.send(&request, timeout, max_body))
                 }
-                Action::Done(r) => return r,
-                Action::WaitUntil(_) | Action::Journal(_) => {
-                    unreachable!("a trust refresh only sends")
+                RefreshAction::Journal(record) => {
+                    let r = match &self.inner.core.journal {
+                        Some(j) => j.append(&record).map(|_| ()).map_err(|e| e.to_string()),
+                        None => unreachable!("the engine journals a mark only with a journal"),
+                    };
+                    refresh.handle_journaled(r);
                 }
+                RefreshAction::Cache(cache) => {
+                    cache.write();
+                    refresh.handle_cached();
+                }
+                RefreshAction::Done(r) => return r,
             }
         }
     }

@@ -19,6 +19,7 @@ pub(crate) mod reconcile;
 pub(crate) mod trust;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use andal_resilience::{
@@ -61,6 +62,8 @@ pub(crate) struct Core {
     pub(crate) deadline: Duration,
     pub(crate) attempt_timeout: Duration,
     pub(crate) max_response_bytes: u64,
+    /// Checks of this client created and not yet dropped (see [`decision_reserve`]).
+    pub(crate) in_flight: Arc<AtomicUsize>,
 }
 
 /// How a check ended, as the outage record counts it.
@@ -138,21 +141,49 @@ impl Core {
 }
 
 /// The share of a check's deadline kept back for deciding after the online path's last
-/// wait ends: 1 % of the deadline, at most 50 ms (50 ms of the default 5 s).
+/// wait ends: 1 % of the deadline, at most 50 ms (50 ms of the default 5 s), plus 100 µs
+/// for every other check of the client in flight when this one starts, the whole at most
+/// 10 % of the deadline.
 ///
 /// Without it the last attempt's timeout could end exactly at the deadline, and the
 /// decision (classify, record, fall back, journal) would always come after it: by the
 /// timer's granularity (tokio rounds up to the next millisecond) and, with thousands of
-/// checks timing out in the same instant on a few workers, by the queue of wake-ups
-/// (5,000 hung checks on 2 workers were decided up to 3.5 ms late).
-pub(crate) fn decision_reserve(deadline: Duration) -> Duration {
-    (deadline / 100).min(Duration::from_millis(50))
+/// checks timing out in the same instant on a few workers, by the queue of wake-ups and
+/// closed connections ahead of it. That queue grows with the checks in flight: 5,000 hung
+/// checks on 2 workers, started together, were decided up to 420 ms late with a flat
+/// 50 ms reserve (`andal-load-bench`, 177 of 5,000 in one run, none in another), so the
+/// reserve grows with them, and a check that starts alone keeps the flat one.
+pub(crate) fn decision_reserve(deadline: Duration, others_in_flight: usize) -> Duration {
+    let flat = (deadline / 100).min(Duration::from_millis(50));
+    let queue =
+        PER_CHECK_IN_FLIGHT.saturating_mul(u32::try_from(others_in_flight).unwrap_or(u32::MAX));
+    (flat + queue).min(deadline / 10)
 }
+
+/// What one more check in flight adds to [`decision_reserve`].
+const PER_CHECK_IN_FLIGHT: Duration = Duration::from_micros(100);
 
 /// The part of a check's deadline its online path may use: the deadline less the
 /// [`decision_reserve`].
-fn online_budget(deadline: Duration) -> Duration {
-    deadline - decision_reserve(deadline)
+fn online_budget(deadline: Duration, others_in_flight: usize) -> Duration {
+    deadline - decision_reserve(deadline, others_in_flight)
+}
+
+/// A check counted in [`Core::in_flight`] from its creation to its drop.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts one more; returns the guard and how many others were in flight.
+    fn enter(count: &Arc<AtomicUsize>) -> (InFlight, usize) {
+        let others = count.fetch_add(1, Ordering::Relaxed);
+        (InFlight(Arc::clone(count)), others)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What a driver must do next for a machine.
@@ -253,6 +284,8 @@ pub(crate) struct Check {
     /// `check` span with the request id; the machine enters it whenever it runs, so both
     /// drivers' checks are traced alike.
     span: tracing::Span,
+    /// Counted in [`Core::in_flight`] while it lives.
+    _in_flight: InFlight,
 }
 
 impl Check {
@@ -264,9 +297,10 @@ impl Check {
         query: &Query,
         opts: &CheckOptions,
     ) -> Result<Check, Error> {
+        let (in_flight, others) = InFlight::enter(&core.in_flight);
         let deadline = Deadline::after(
             &core.clock,
-            online_budget(opts.deadline.unwrap_or(core.deadline)),
+            online_budget(opts.deadline.unwrap_or(core.deadline), others),
         );
         let key = match &opts.idempotency_key {
             Some(k) => validate_idempotency_key(k)?,
@@ -303,6 +337,7 @@ impl Check {
             started: core.clock.now(),
             span,
             core,
+            _in_flight: in_flight,
         })
     }
 
@@ -810,5 +845,52 @@ fn validate_idempotency_key(k: &str) -> Result<String, Error> {
             ),
         }
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIVE_S: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn a_check_alone_keeps_the_flat_reserve() {
+        assert_eq!(decision_reserve(FIVE_S, 0), Duration::from_millis(50));
+        assert_eq!(
+            decision_reserve(Duration::from_secs(1), 0),
+            Duration::from_millis(10)
+        );
+    }
+
+    #[test]
+    fn the_reserve_grows_with_the_checks_in_flight_up_to_a_tenth_of_the_deadline() {
+        assert_eq!(decision_reserve(FIVE_S, 1_000), Duration::from_millis(150));
+        assert_eq!(
+            decision_reserve(FIVE_S, 4_499),
+            Duration::from_micros(499_900)
+        );
+        assert_eq!(decision_reserve(FIVE_S, 5_000), Duration::from_millis(500));
+        assert_eq!(
+            decision_reserve(FIVE_S, usize::MAX),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            decision_reserve(Duration::from_millis(200), 1_000),
+            Duration::from_millis(20)
+        );
+    }
+
+    #[test]
+    fn in_flight_counts_from_creation_to_drop() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let (a, before_a) = InFlight::enter(&count);
+        let (b, before_b) = InFlight::enter(&count);
+        assert_eq!((before_a, before_b), (0, 1));
+        drop(a);
+        let (_c, before_c) = InFlight::enter(&count);
+        assert_eq!(before_c, 1);
+        drop(b);
+        assert_eq!(count.load(Ordering::Relaxed), 1);
     }
 }

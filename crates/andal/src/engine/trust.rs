@@ -3,7 +3,9 @@
 //! successful online check once the refresh interval has passed.
 //!
 //! The fetch-and-install sequence is the [`TrustRefresh`] machine; the drivers only send
-//! its requests (and, for the background refresh, pick a thread or a task to run it on).
+//! its requests, write what it hands them to disk (a raised high-water mark to the journal,
+//! a document to the cache: the async driver on its writer thread, never on the runtime)
+//! and, for the background refresh, pick a thread or a task to run it on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,10 +16,8 @@ use parking_lot::Mutex;
 
 use crate::api;
 use crate::error::{ConfigError, Error, Unavailable, UnavailableCause};
-use crate::offline::Trust;
+use crate::offline::{CacheWrite, Installed, Trust};
 use crate::transport::{HttpRequest, HttpResponse, Method, TransportError};
-
-use super::Action;
 
 /// Default interval between background refreshes of the trust documents.
 pub const DEFAULT_TRUST_REFRESH: Duration = Duration::from_secs(15 * 60);
@@ -58,6 +58,8 @@ impl TrustSync {
             next: 0,
             started: None,
             failed: None,
+            to_write: Installed::default(),
+            writing: false,
         })
     }
 
@@ -176,29 +178,64 @@ impl Drop for BackgroundRefresh {
     }
 }
 
-/// One refresh: fetch the keyset, verify and install it, then the revocation list.
+/// What a driver must do next for a [`TrustRefresh`].
+#[derive(Debug)]
+pub(crate) enum RefreshAction {
+    /// Send this request through the transport, within `timeout`, accepting at most
+    /// `max_body` bytes; then call `handle_response`.
+    Send {
+        request: Arc<HttpRequest>,
+        timeout: Duration,
+        max_body: u64,
+    },
+    /// Append this record (the raised trust high-water mark) to the journal, off the async
+    /// runtime; then call `handle_journaled` with how it went.
+    Journal(Vec<u8>),
+    /// Write this document to the trust cache ([`CacheWrite::write`], which reports its
+    /// own failure), off the async runtime; then call `handle_cached`.
+    Cache(CacheWrite),
+    /// Finished.
+    Done(Result<(), Error>),
+}
+
+/// One refresh: fetch the keyset, verify and install it, write what it raised (mark to the
+/// journal, then the document to the cache), then the same for the revocation list.
 pub(crate) struct TrustRefresh {
     sync: Arc<TrustSync>,
     next: usize,
     started: Option<Instant>,
     failed: Option<Error>,
+    /// What the last installed document still has to have written, in order.
+    to_write: Installed,
+    /// A write handed to the driver is outstanding.
+    writing: bool,
 }
 
 impl TrustRefresh {
     /// The next thing to do.
-    pub(crate) fn poll(&mut self) -> Action<Result<(), Error>> {
+    pub(crate) fn poll(&mut self) -> RefreshAction {
+        assert!(
+            self.started.is_none() && !self.writing,
+            "TrustRefresh::poll called while a request or a write is outstanding"
+        );
+        // Writes of an installed document come before its failure or the next document:
+        // journal first, so a cache never runs ahead of the mark.
+        if let Some(record) = self.to_write.mark_record.take() {
+            self.writing = true;
+            return RefreshAction::Journal(record);
+        }
+        if let Some(cache) = self.to_write.cache.take() {
+            self.writing = true;
+            return RefreshAction::Cache(cache);
+        }
         if let Some(e) = self.failed.take() {
             self.next = DOCUMENTS.len();
-            return Action::Done(Err(e));
+            return RefreshAction::Done(Err(e));
         }
-        assert!(
-            self.started.is_none(),
-            "TrustRefresh::poll called while a request is outstanding"
-        );
         match DOCUMENTS.get(self.next) {
             Some((path, _)) => {
                 self.started = Some(self.sync.clock.now());
-                Action::Send {
+                RefreshAction::Send {
                     request: Arc::new(self.sync.document_request(path)),
                     timeout: self.sync.attempt_timeout,
                     max_body: self.sync.max_response_bytes,
@@ -206,7 +243,7 @@ impl TrustRefresh {
             }
             None => {
                 *self.sync.last.lock() = Some(self.sync.clock.now());
-                Action::Done(Ok(()))
+                RefreshAction::Done(Ok(()))
             }
         }
     }
@@ -222,12 +259,34 @@ impl TrustRefresh {
             let now = andal_token::unix_secs(self.sync.clock.wall());
             self.sync
                 .trust
-                .install(&doc, keys, now, true)
+                .install(&doc, keys, now)
                 .map_err(Error::from)
         });
         match installed {
-            Ok(()) => self.next += 1,
+            Ok(writes) => {
+                self.to_write = writes;
+                self.next += 1;
+            }
             Err(e) => self.failed = Some(e),
         }
+    }
+
+    /// How the last `Journal` write went (a failure is a warning: the document is
+    /// installed in memory either way).
+    pub(crate) fn handle_journaled(&mut self, result: Result<(), String>) {
+        self.end_write();
+        crate::offline::journaled_mark(result);
+    }
+
+    /// The last `Cache` write is done.
+    pub(crate) fn handle_cached(&mut self) {
+        self.end_write();
+    }
+
+    fn end_write(&mut self) {
+        assert!(
+            std::mem::take(&mut self.writing),
+            "TrustRefresh: a write reported without an outstanding one"
+        );
     }
 }

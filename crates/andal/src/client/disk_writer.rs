@@ -1,13 +1,16 @@
-//! The async client's journal writer: one thread owns the journal's writes and reads, so
-//! an `fdatasync` never blocks the async runtime. Appends that queue up while a write is
-//! in progress go down together (one write, one `fdatasync`: group commit); each is
-//! acknowledged, with its sequence number, only once on disk.
+//! The async client's disk writer: one thread owns the journal's writes and reads and the
+//! trust cache's file writes, so an `fdatasync` never blocks the async runtime. Appends
+//! that queue up while a write is in progress go down together (one write, one
+//! `fdatasync`: group commit); each is acknowledged, with its sequence number, only once on
+//! disk.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 
 use andal_journal::{Journal, JournalError, Record};
 use futures_channel::oneshot;
+
+use crate::offline::CacheWrite;
 
 /// Most appends written with one `fdatasync`.
 const MAX_BATCH: usize = 256;
@@ -18,31 +21,43 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<u64, JournalError>>);
 enum Job {
     Append(Vec<u8>, oneshot::Sender<Result<u64, JournalError>>),
     Records(oneshot::Sender<Result<Vec<Record>, JournalError>>),
+    Cache(CacheWrite, oneshot::Sender<()>),
 }
 
 /// A handle to the writer thread; the thread ends when the last handle is dropped (after
 /// writing everything queued).
-pub(crate) struct JournalWriter {
+pub(crate) struct DiskWriter {
     tx: mpsc::Sender<Job>,
 }
 
-impl JournalWriter {
-    pub(crate) fn start(journal: Arc<Journal>) -> std::io::Result<JournalWriter> {
+impl DiskWriter {
+    /// Starts the thread, for a client with a journal, a trust cache directory or both.
+    pub(crate) fn start(journal: Option<Arc<Journal>>) -> std::io::Result<DiskWriter> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
-            .name("andal-journal-writer".into())
-            .spawn(move || run(&journal, &rx))?;
-        Ok(JournalWriter { tx })
+            .name("andal-disk-writer".into())
+            .spawn(move || run(journal.as_deref(), &rx))?;
+        Ok(DiskWriter { tx })
     }
 
     /// Append one record; resolves once it is on disk. If the future is dropped first, the
-    /// record is still written whole (the writer owns it), never half.
+    /// record is still written whole (the writer owns it), never half. Without a journal:
+    /// an I/O error saying so (the engine never asks for one then).
     pub(crate) async fn append(&self, payload: Vec<u8>) -> Result<u64, JournalError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Job::Append(payload, tx))
             .map_err(|_| JournalError::Poisoned)?;
         rx.await.unwrap_or(Err(JournalError::Poisoned))
+    }
+
+    /// Write a trust document to the cache; resolves once written (or failed: reported as a
+    /// warning by the write itself).
+    pub(crate) async fn write_cache(&self, cache: CacheWrite) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Job::Cache(cache, tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Every record (after the writes queued before this call).
@@ -55,7 +70,7 @@ impl JournalWriter {
     }
 }
 
-fn run(journal: &Journal, rx: &mpsc::Receiver<Job>) {
+fn run(journal: Option<&Journal>, rx: &mpsc::Receiver<Job>) {
     let mut batch: Vec<Pending> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
@@ -65,7 +80,14 @@ fn run(journal: &Journal, rx: &mpsc::Receiver<Job>) {
                 Job::Records(reply) => {
                     // Reads see every append queued before them.
                     flush(journal, &mut batch);
-                    let _ = reply.send(journal.records());
+                    let _ = reply.send(journal.map_or_else(|| Err(no_journal()), Journal::records));
+                }
+                Job::Cache(cache, reply) => {
+                    // After the appends queued before it: a raised trust mark is journaled
+                    // before its document reaches the cache.
+                    flush(journal, &mut batch);
+                    cache.write();
+                    let _ = reply.send(());
                 }
             }
             if batch.len() < MAX_BATCH {
@@ -76,10 +98,20 @@ fn run(journal: &Journal, rx: &mpsc::Receiver<Job>) {
     }
 }
 
-fn flush(journal: &Journal, batch: &mut Vec<Pending>) {
+fn no_journal() -> JournalError {
+    JournalError::Io(std::io::Error::other("this client has no journal"))
+}
+
+fn flush(journal: Option<&Journal>, batch: &mut Vec<Pending>) {
     if batch.is_empty() {
         return;
     }
+    let Some(journal) = journal else {
+        for (_, reply) in batch.drain(..) {
+            let _ = reply.send(Err(no_journal()));
+        }
+        return;
+    };
     let payloads: Vec<&[u8]> = batch.iter().map(|(p, _)| p.as_slice()).collect();
     match journal.append_batch(&payloads) {
         Ok(seqs) => {
