@@ -46,8 +46,8 @@ export ANDAL_SANDBOX_BIN="$TARGET/debug/andal-sandbox"
 WHEEL="$(ls "$WORK"/dist/andal-*.whl)"
 SDIST="$(ls "$WORK"/dist/andal-*.tar.gz)"
 case "$(basename "$WHEEL")" in
-  *-cp39-abi3-manylinux*x86_64*.whl) ;;
-  *) echo "python: unexpected wheel tag: $(basename "$WHEEL") (want cp39-abi3-manylinux)" >&2; exit 1 ;;
+  *-cp310-abi3-manylinux*x86_64*.whl) ;;
+  *) echo "python: unexpected wheel tag: $(basename "$WHEEL") (want cp310-abi3-manylinux)" >&2; exit 1 ;;
 esac
 # The sdist must be buildable on its own: it carries the whole workspace subset it needs.
 tar -tzf "$SDIST" > "$WORK/sdist.txt"

@@ -94,7 +94,7 @@ fn plain_dataclass(cls: &Bound<'_, PyAny>, fields: &[&str]) -> PyResult<bool> {
 fn class(cls: Bound<'_, PyAny>) -> PyResult<Class> {
     let cls = cls.cast_into::<PyType>()?;
     // SAFETY: `cls` is a live type object; the dataclasses are heap types, for which
-    // `PyType_GetSlot` is defined on every supported Python (3.9+).
+    // `PyType_GetSlot` is defined on every supported Python (3.10+).
     let slot = unsafe { ffi::PyType_GetSlot(cls.as_type_ptr(), ffi::Py_tp_new) };
     if slot.is_null() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
