@@ -596,11 +596,8 @@ impl Trust {
         }
         // Serialised under the lock, so the record is this very mark; written after it.
         let mark_record = if raise && self.journal.is_some() {
-            serde_json::to_vec(&crate::reconcile::Entry::TrustMark(st.mark.clone()))
-                .map_err(|e| {
-                    tracing::warn!(target: "andal::offline", error = %e, "cannot encode the trust high-water mark");
-                })
-                .ok()
+            // Strings and numbers only: encoding cannot fail.
+            serde_json::to_vec(&crate::reconcile::Entry::TrustMark(st.mark.clone())).ok()
         } else {
             None
         };
