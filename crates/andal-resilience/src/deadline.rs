@@ -75,6 +75,12 @@ impl Deadline {
         self.remaining().is_zero()
     }
 
+    /// Shorten the budget to `total` from the same start; a longer `total` changes nothing
+    /// (a deadline never moves later).
+    pub fn shorten_to(&mut self, total: Duration) {
+        self.total = self.total.min(total);
+    }
+
     /// The timeout for the next attempt: `per_attempt`, but never more than what remains;
     /// `None` when less than `min_useful` (or nothing) remains, so that no attempt starts
     /// that cannot finish in time.
@@ -92,6 +98,20 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use std::sync::Arc;
+
+    #[test]
+    fn a_deadline_can_be_shortened_never_lengthened() {
+        let manual = Arc::new(ManualClock::new());
+        let clock: SharedClock = manual.clone();
+        let mut d = Deadline::after(&clock, Duration::from_secs(5));
+        manual.advance(Duration::from_secs(1));
+        d.shorten_to(Duration::from_secs(4));
+        assert_eq!(d.remaining(), Duration::from_secs(3));
+        d.shorten_to(Duration::from_secs(6));
+        assert_eq!(d.total(), Duration::from_secs(4));
+        d.shorten_to(Duration::from_millis(500));
+        assert!(d.is_expired());
+    }
 
     #[test]
     fn remaining_and_attempt_timeout() {

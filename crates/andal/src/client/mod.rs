@@ -852,3 +852,43 @@ pub fn fuzz_interpret(
         AttemptResult::Final(e) => ("final", format!("{e:?} {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use andal_resilience::ManualClock;
+
+    use super::*;
+    use crate::engine::{Action, Check, Purpose};
+
+    /// The decision reserve is taken again before each attempt: a check that started
+    /// alone gets the larger reserve once a thousand others have joined it.
+    #[test]
+    fn the_reserve_is_retaken_before_an_attempt() {
+        let clock = Arc::new(ManualClock::new());
+        let client = Client::builder("https://registry.example")
+            .partner_id("bank-1")
+            .api_key("key")
+            .clock(clock)
+            .deadline(Duration::from_secs(5))
+            .attempt_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let core = &client.inner.core;
+        let q = Query::parse("3316094507990001", "Siti Aminah", "1999-07-05").unwrap();
+        let opts = CheckOptions::default();
+        let new_check = || Check::new(Arc::clone(core), Purpose::Citizen, &q, &opts).unwrap();
+        let timeout_of = |check: &mut Check| match check.poll() {
+            Action::Send { timeout, .. } => timeout,
+            other => panic!("expected a request, got {other:?}"),
+        };
+        // Alone: the flat 50 ms.
+        assert_eq!(timeout_of(&mut new_check()), Duration::from_millis(4950));
+        let mut first = new_check();
+        let others: Vec<Check> = (0..1000).map(|_| new_check()).collect();
+        // 1,000 others in flight by its first attempt: 50 ms + 1,000 × 100 µs.
+        assert_eq!(timeout_of(&mut first), Duration::from_millis(4850));
+        drop(others);
+    }
+}

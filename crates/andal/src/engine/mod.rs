@@ -142,8 +142,9 @@ impl Core {
 
 /// The share of a check's deadline kept back for deciding after the online path's last
 /// wait ends: 1 % of the deadline, at most 50 ms (50 ms of the default 5 s), plus 100 µs
-/// for every other check of the client in flight when this one starts, the whole at most
-/// 10 % of the deadline.
+/// for every other check of the client in flight, the whole at most 10 % of the deadline.
+/// Taken when the check starts and again before each attempt (it only ever grows), so a
+/// check that started among few still decides early when thousands have joined since.
 ///
 /// Without it the last attempt's timeout could end exactly at the deadline, and the
 /// decision (classify, record, fall back, journal) would always come after it: by the
@@ -273,6 +274,8 @@ pub(crate) struct Check {
     /// The online path's share of the check's deadline ([`online_budget`]): every
     /// attempt, probe and backoff ends within it, and reaching it is `DeadlineExceeded`.
     deadline: Deadline,
+    /// The whole deadline (the caller's), from which the online share is recomputed.
+    full_deadline: Duration,
     request: Arc<HttpRequest>,
     schedule: RetrySchedule,
     attempts: u32,
@@ -298,10 +301,8 @@ impl Check {
         opts: &CheckOptions,
     ) -> Result<Check, Error> {
         let (in_flight, others) = InFlight::enter(&core.in_flight);
-        let deadline = Deadline::after(
-            &core.clock,
-            online_budget(opts.deadline.unwrap_or(core.deadline), others),
-        );
+        let full_deadline = opts.deadline.unwrap_or(core.deadline);
+        let deadline = Deadline::after(&core.clock, online_budget(full_deadline, others));
         let key = match &opts.idempotency_key {
             Some(k) => validate_idempotency_key(k)?,
             None => new_idempotency_key(),
@@ -328,6 +329,7 @@ impl Check {
             query: query.clone(),
             opts: opts.clone(),
             deadline,
+            full_deadline,
             request,
             schedule,
             attempts: 0,
@@ -410,6 +412,9 @@ impl Check {
     /// throttle, attempt timeout. `None`: the state changed, poll again.
     fn admit(&mut self) -> Option<Action<Result<Decision, Error>>> {
         let core = Arc::clone(&self.core);
+        let others = core.in_flight.load(Ordering::Relaxed).saturating_sub(1);
+        self.deadline
+            .shorten_to(online_budget(self.full_deadline, others));
         let permit = match core.breaker.try_acquire_owned() {
             Ok(p) => p,
             Err(rejected) => {
