@@ -33,7 +33,7 @@ ANDAL="$(debug_dir)/andal"
 cat > "$WORK/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
-  scrape_timeout: 900ms
+  scrape_timeout: 1s
 scrape_configs:
   - job_name: andal-drill
     static_configs:
