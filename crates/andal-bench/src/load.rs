@@ -3,7 +3,13 @@
 //! blocking client on a 64-thread pool; then a `hang` fault with every check in flight,
 //! and a hard outage with the breaker open. The sandbox runs in a child process (this
 //! binary with `--serve-sandbox`), so thread counts and memory are the client's alone.
-//! Markdown to stdout.
+//! Each run's client is dropped after it, and the next run waits (at most 65 s) until the
+//! previous runs' sockets are closed and out of `TIME_WAIT`: with ~15,000 pooled or
+//! closing connections towards the one sandbox port, every `connect()` spends
+//! milliseconds in the kernel's ephemeral-port search (`__inet_hash_connect` and
+//! `__inet_check_established`, 66 % of the client's CPU in a profile of the `hang` run),
+//! on the worker threads, and a run would measure the previous ones' leftovers.
+//! `--no-drain` skips the wait. Markdown to stdout.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Write};
@@ -93,8 +99,39 @@ fn note_error(e: &str) {
     }
 }
 
-/// Print and clear the failure reasons of the run just printed.
+/// Checks decided after the deadline: outcome (as `note_error` groups it), how many, the
+/// latest.
+static LATE: std::sync::Mutex<Vec<(String, u64, Duration)>> = std::sync::Mutex::new(Vec::new());
+
+fn note_late(outcome: &str, latency: Duration) {
+    let key: String = outcome
+        .split(" in ")
+        .next()
+        .unwrap_or(outcome)
+        .chars()
+        .take(90)
+        .collect();
+    let mut v = LATE.lock().unwrap();
+    match v.iter_mut().find(|(k, _, _)| *k == key) {
+        Some((_, n, max)) => {
+            *n += 1;
+            *max = (*max).max(latency);
+        }
+        None => v.push((key, 1, latency)),
+    }
+}
+
+/// Print and clear the failure reasons (and the late checks) of the run just printed.
 fn print_errors(name: &str) {
+    let mut late = std::mem::take(&mut *LATE.lock().unwrap());
+    if !late.is_empty() {
+        late.sort_by(|a, b| b.1.cmp(&a.1));
+        let all: Vec<String> = late
+            .iter()
+            .map(|(k, n, max)| format!("{n} × {k} (latest {max:?})"))
+            .collect();
+        eprintln!("decided after the deadline, {name}: {}", all.join("; "));
+    }
     let mut v = std::mem::take(&mut *ERRORS.lock().unwrap());
     if v.is_empty() {
         return;
@@ -175,20 +212,24 @@ fn main() {
     // The first run of the process grows the heap from nothing; later runs reuse what the
     // allocator kept, so their RSS growth reads lower: `--bare-first` swaps the two.
     let bare_first = std::env::args().any(|a| a == "--bare-first");
-    let client = builder().attempt_timeout(DEADLINE).build_async().unwrap();
-    let bare = BareHyper::new(&url, &query);
+    let mut sockets_before = Vec::new();
     let mut async_tp = 0.0;
     let mut bare_tp = 0.0;
+    // Each run's client (and its pool of connections) is dropped after the run, and the
+    // next run waits for those sockets to be gone (see `settle`).
     for contender in if bare_first {
         ["bare", "async"]
     } else {
         ["async", "bare"]
     } {
+        sockets_before.push(settle(&rt));
         if contender == "async" {
+            let client = builder().attempt_timeout(DEADLINE).build_async().unwrap();
             let r = rt.block_on(async_run(&client, &query, in_flight, total));
             r.print("async client, 2 tokio workers, healthy");
             async_tp = r.throughput();
         } else {
+            let bare = BareHyper::new(&url, &query);
             let r = rt.block_on(bare.run(in_flight, total));
             r.print("bare hyper 1 (same request, no checks logic), healthy");
             bare_tp = r.throughput();
@@ -196,23 +237,30 @@ fn main() {
     }
 
     // Healthy, blocking client, 64 threads.
+    sockets_before.push(settle(&rt));
     let blocking = builder().build().unwrap();
     let r = blocking_run(&blocking, &query, 64, total);
     r.print("blocking client, 64-thread pool, healthy");
     let blocking_tp = r.throughput();
+    drop(blocking);
 
     // Hang: every check in flight at once, each must be decided within its deadline.
+    sockets_before.push(settle(&rt));
     fault("hang");
     let hang_client = builder().build_async().unwrap();
     let r = rt.block_on(async_run(&hang_client, &query, in_flight, in_flight));
     r.print("async client, `hang` fault, all in flight at once");
     fault("clear");
+    drop(hang_client);
 
     // Hard outage, breaker open.
     let open = builder().build_async().unwrap();
     open.breaker().force_open();
     let (own, submitted) = rt.block_on(open_breaker_run(&open, &query, in_flight));
     println!();
+    println!(
+        "TCP sockets of the machine (in use, `TIME_WAIT`) at the start of each run, in table order: {sockets_before:?}."
+    );
     println!(
         "Throughput: async client {:.0}/s, bare hyper {:.0}/s (client overhead {:.1} %), blocking client on 64 threads {:.0}/s.",
         async_tp,
@@ -281,6 +329,42 @@ fn sandbox_threads() -> u64 {
     match SANDBOX_PID.load(Ordering::Relaxed) {
         0 => 0,
         pid => status_field(&format!("/proc/{pid}/status"), "Threads:"),
+    }
+}
+
+/// The machine's TCP sockets in use and in `TIME_WAIT` (`/proc/net/sockstat`).
+fn tcp_sockets() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    let line: Vec<&str> = s
+        .lines()
+        .find(|l| l.starts_with("TCP:"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let field = |name: &str| {
+        line.iter()
+            .position(|w| *w == name)
+            .and_then(|i| line.get(i + 1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("inuse"), field("tw"))
+}
+
+/// Lets the previous run's connections close (their tasks run on `rt`), then waits until
+/// fewer than 1,000 TCP sockets are in use and fewer than 1,000 in `TIME_WAIT` (at most
+/// 65 s: Linux keeps `TIME_WAIT` 60 s); returns what was left. `--no-drain` skips the wait.
+fn settle(rt: &tokio::runtime::Runtime) -> (u64, u64) {
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(200)).await });
+    let started = Instant::now();
+    loop {
+        let (inuse, tw) = tcp_sockets();
+        if (inuse < 1_000 && tw < 1_000)
+            || started.elapsed() > Duration::from_secs(65)
+            || std::env::args().any(|a| a == "--no-drain")
+        {
+            return (inuse, tw);
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
@@ -428,10 +512,17 @@ async fn async_run(
                 for _ in 0..n {
                     let t = Instant::now();
                     let r = c.verify(&q).await;
+                    let latency = t.elapsed();
                     if let Err(e) = &r {
                         note_error(&e.to_string());
                     }
-                    out.push((t.elapsed(), r.is_ok()));
+                    if latency > DEADLINE {
+                        match &r {
+                            Ok(_) => note_late("answered", latency),
+                            Err(e) => note_late(&e.to_string(), latency),
+                        }
+                    }
+                    out.push((latency, r.is_ok()));
                 }
                 out
             })
