@@ -125,7 +125,7 @@ fn note_late(outcome: &str, latency: Duration) {
 fn print_errors(name: &str) {
     let mut late = std::mem::take(&mut *LATE.lock().unwrap());
     if !late.is_empty() {
-        late.sort_by(|a, b| b.1.cmp(&a.1));
+        late.sort_by_key(|l| std::cmp::Reverse(l.1));
         let all: Vec<String> = late
             .iter()
             .map(|(k, n, max)| format!("{n} × {k} (latest {max:?})"))
@@ -136,7 +136,7 @@ fn print_errors(name: &str) {
     if v.is_empty() {
         return;
     }
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     let top: Vec<String> = v
         .iter()
         .take(4)
