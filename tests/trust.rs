@@ -3,6 +3,7 @@
 //! replaced (the high-water mark lives in the encrypted journal).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -110,6 +111,10 @@ impl World {
 }
 
 fn client(w: &World, t: &Arc<Scripted>, dir: &Path) -> Client {
+    try_client(w, t, dir).unwrap()
+}
+
+fn try_client(w: &World, t: &Arc<Scripted>, dir: &Path) -> Result<Client, Error> {
     Client::builder("https://registry.example")
         .clock(Arc::new(ManualClock::starting_at(
             UNIX_EPOCH + Duration::from_secs(T),
@@ -123,7 +128,6 @@ fn client(w: &World, t: &Arc<Scripted>, dir: &Path) -> Client {
         .journal(dir.join("offline.journal"), JournalKey::from_bytes(KEY))
         .trust_refresh_interval(None)
         .build()
-        .unwrap()
 }
 
 fn query() -> Query {
@@ -445,4 +449,66 @@ fn a_lower_mark_appended_last_does_not_lower_the_mark() {
             offered_issued_at: T - 2 * DAY,
         })
     );
+}
+
+/// A refresh whose future is dropped while its writes are with the writer thread still
+/// gets both written: the mark and the document it raised are one job, so a restart never
+/// finds the mark journaled and its document missing from the cache (which would refuse
+/// the client's own cache as a rollback).
+#[test]
+fn a_dropped_async_refresh_still_writes_its_mark_and_its_document() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Arc::new(Scripted::default());
+    let ks = w.keyset(T - DAY);
+    t.serve("/v1/keys", &ks);
+    t.serve("/v1/revocations", &w.revocations(T - 3600, &[]));
+    let clock = Arc::new(ManualClock::starting_at(
+        UNIX_EPOCH + Duration::from_secs(T),
+    ));
+    let c = Client::builder("https://registry.example")
+        .clock(clock.clone())
+        .timer(clock)
+        .partner_id(PARTNER)
+        .api_key("key")
+        .async_transport(t.clone())
+        .retry_policy(RetryPolicy::builder().seed(1))
+        .trust_roots(vec![w.root.root_key()])
+        .trust_cache_dir(dir.path().join("trust"))
+        .journal(
+            dir.path().join("offline.journal"),
+            JournalKey::from_bytes(KEY),
+        )
+        .trust_refresh_interval(None)
+        .build_async()
+        .unwrap();
+    {
+        // One poll: the keyset is fetched (the scripted transport answers at once) and
+        // installed, and its writes are handed over; then the caller gives up.
+        let mut refresh = Box::pin(c.refresh_trust());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = refresh.as_mut().poll(&mut cx);
+    }
+    drop(c); // the writer thread finishes what it was given, then ends
+    let cached = dir.path().join("trust/andal-keyset.jws");
+    for _ in 0..500 {
+        if std::fs::read_to_string(&cached).is_ok_and(|d| d == ks) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10)); // waits for the writer thread only
+    }
+    assert_eq!(std::fs::read_to_string(&cached).unwrap(), ks);
+    // Restarted with the registry down: the cached keyset is the mark's, so it is held.
+    let mut st = None;
+    for _ in 0..500 {
+        // The writer may still hold the journal's lock for a moment after the file.
+        if let Ok(c) = try_client(&w, &Arc::new(Scripted::default()), dir.path()) {
+            st = Some(c.trust_status());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let st = st.expect("the journal is free once the writer thread has ended");
+    assert_eq!((st.keys, st.keyset_issued_at), (1, Some(T - DAY)));
+    assert_eq!(st.keyset_refused, None);
 }

@@ -206,19 +206,12 @@ impl AsyncClient {
                     let r = self.inner.transport.send(&request, timeout, max_body).await;
                     refresh.handle_response(r);
                 }
-                RefreshAction::Journal(record) => {
-                    let r = match &self.inner.writer {
-                        Some(w) => w.append(record).await,
-                        None => unreachable!("the engine journals a mark only with a journal"),
+                RefreshAction::Persist(writes) => {
+                    let journaled = match &self.inner.writer {
+                        Some(w) => w.persist(writes).await,
+                        None => unreachable!("the engine persists only with a journal or a cache"),
                     };
-                    refresh.handle_journaled(r.map(|_| ()).map_err(|e| e.to_string()));
-                }
-                RefreshAction::Cache(cache) => {
-                    match &self.inner.writer {
-                        Some(w) => w.write_cache(cache).await,
-                        None => unreachable!("the engine caches only with a cache directory"),
-                    }
-                    refresh.handle_cached();
+                    refresh.handle_persisted(journaled);
                 }
                 RefreshAction::Done(r) => return r,
             }

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use andal_journal::{Journal, JournalError, Record};
 use futures_channel::oneshot;
 
-use crate::offline::CacheWrite;
+use crate::offline::Installed;
 
 /// Most appends written with one `fdatasync`.
 const MAX_BATCH: usize = 256;
@@ -21,7 +21,7 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<u64, JournalError>>);
 enum Job {
     Append(Vec<u8>, oneshot::Sender<Result<u64, JournalError>>),
     Records(oneshot::Sender<Result<Vec<Record>, JournalError>>),
-    Cache(CacheWrite, oneshot::Sender<()>),
+    Persist(Installed, oneshot::Sender<Result<(), String>>),
 }
 
 /// A handle to the writer thread; the thread ends when the last handle is dropped (after
@@ -51,13 +51,16 @@ impl DiskWriter {
         rx.await.unwrap_or(Err(JournalError::Poisoned))
     }
 
-    /// Write a trust document to the cache; resolves once written (or failed: reported as a
-    /// warning by the write itself).
-    pub(crate) async fn write_cache(&self, cache: CacheWrite) {
+    /// Write what an installed trust document left to write: its mark to the journal, then
+    /// the document to the cache. Both are done whole even if this future is dropped (the
+    /// writer owns them). Resolves with how the journal append went once both are done.
+    pub(crate) async fn persist(&self, writes: Installed) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Job::Cache(cache, tx)).is_ok() {
-            let _ = rx.await;
-        }
+        self.tx
+            .send(Job::Persist(writes, tx))
+            .map_err(|_| JournalError::Poisoned.to_string())?;
+        rx.await
+            .unwrap_or_else(|_| Err(JournalError::Poisoned.to_string()))
     }
 
     /// Every record (after the writes queued before this call).
@@ -82,12 +85,20 @@ fn run(journal: Option<&Journal>, rx: &mpsc::Receiver<Job>) {
                     flush(journal, &mut batch);
                     let _ = reply.send(journal.map_or_else(|| Err(no_journal()), Journal::records));
                 }
-                Job::Cache(cache, reply) => {
-                    // After the appends queued before it: a raised trust mark is journaled
-                    // before its document reaches the cache.
+                Job::Persist(writes, reply) => {
+                    // After the appends queued before it; the mark before its document.
                     flush(journal, &mut batch);
-                    cache.write();
-                    let _ = reply.send(());
+                    let journaled = match (&writes.mark_record, journal) {
+                        (Some(record), Some(j)) => {
+                            j.append(record).map(|_| ()).map_err(|e| e.to_string())
+                        }
+                        (Some(_), None) => Err(no_journal().to_string()),
+                        (None, _) => Ok(()),
+                    };
+                    if let Some(cache) = &writes.cache {
+                        cache.write();
+                    }
+                    let _ = reply.send(journaled);
                 }
             }
             if batch.len() < MAX_BATCH {

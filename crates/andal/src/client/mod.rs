@@ -744,16 +744,17 @@ impl Client {
                 } => {
                     refresh.handle_response(self.inner.transport.send(&request, timeout, max_body))
                 }
-                RefreshAction::Journal(record) => {
-                    let r = match &self.inner.core.journal {
-                        Some(j) => j.append(&record).map(|_| ()).map_err(|e| e.to_string()),
-                        None => unreachable!("the engine journals a mark only with a journal"),
+                RefreshAction::Persist(writes) => {
+                    let journaled = match (&writes.mark_record, &self.inner.core.journal) {
+                        (Some(record), Some(j)) => {
+                            j.append(record).map(|_| ()).map_err(|e| e.to_string())
+                        }
+                        _ => Ok(()),
                     };
-                    refresh.handle_journaled(r);
-                }
-                RefreshAction::Cache(cache) => {
-                    cache.write();
-                    refresh.handle_cached();
+                    if let Some(cache) = &writes.cache {
+                        cache.write();
+                    }
+                    refresh.handle_persisted(journaled);
                 }
                 RefreshAction::Done(r) => return r,
             }

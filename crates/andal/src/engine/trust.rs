@@ -4,7 +4,8 @@
 //!
 //! The fetch-and-install sequence is the [`TrustRefresh`] machine; the drivers only send
 //! its requests, write what it hands them to disk (a raised high-water mark to the journal,
-//! a document to the cache: the async driver on its writer thread, never on the runtime)
+//! then the document to the cache: the async driver on its writer thread, never on the
+//! runtime)
 //! and, for the background refresh, pick a thread or a task to run it on.
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use parking_lot::Mutex;
 
 use crate::api;
 use crate::error::{ConfigError, Error, Unavailable, UnavailableCause};
-use crate::offline::{CacheWrite, Installed, Trust};
+use crate::offline::{Installed, Trust};
 use crate::transport::{HttpRequest, HttpResponse, Method, TransportError};
 
 /// Default interval between background refreshes of the trust documents.
@@ -188,12 +189,13 @@ pub(crate) enum RefreshAction {
         timeout: Duration,
         max_body: u64,
     },
-    /// Append this record (the raised trust high-water mark) to the journal, off the async
-    /// runtime; then call `handle_journaled` with how it went.
-    Journal(Vec<u8>),
-    /// Write this document to the trust cache ([`CacheWrite::write`], which reports its
-    /// own failure), off the async runtime; then call `handle_cached`.
-    Cache(CacheWrite),
+    /// Write what the last installed document left to write ([`Installed`]): the raised
+    /// high-water mark to the journal, then the document to the cache, in that order and
+    /// both, even if the caller stops waiting (the async driver's writer thread owns them:
+    /// a mark journaled without its document cached would make the restarted client refuse
+    /// its own cache as a rollback); then call `handle_persisted` with how the journal
+    /// append went.
+    Persist(Installed),
     /// Finished.
     Done(Result<(), Error>),
 }
@@ -218,15 +220,11 @@ impl TrustRefresh {
             self.started.is_none() && !self.writing,
             "TrustRefresh::poll called while a request or a write is outstanding"
         );
-        // Writes of an installed document come before its failure or the next document:
-        // journal first, so a cache never runs ahead of the mark.
-        if let Some(record) = self.to_write.mark_record.take() {
+        // The writes of an installed document come before the next document.
+        let writes = std::mem::take(&mut self.to_write);
+        if writes.mark_record.is_some() || writes.cache.is_some() {
             self.writing = true;
-            return RefreshAction::Journal(record);
-        }
-        if let Some(cache) = self.to_write.cache.take() {
-            self.writing = true;
-            return RefreshAction::Cache(cache);
+            return RefreshAction::Persist(writes);
         }
         if let Some(e) = self.failed.take() {
             self.next = DOCUMENTS.len();
@@ -271,16 +269,11 @@ impl TrustRefresh {
         }
     }
 
-    /// How the last `Journal` write went (a failure is a warning: the document is
-    /// installed in memory either way).
-    pub(crate) fn handle_journaled(&mut self, result: Result<(), String>) {
+    /// How the last `Persist`'s journal append went (a failure is a warning: the document
+    /// is installed in memory either way; the cache write reports its own failure).
+    pub(crate) fn handle_persisted(&mut self, journaled: Result<(), String>) {
         self.end_write();
-        crate::offline::journaled_mark(result);
-    }
-
-    /// The last `Cache` write is done.
-    pub(crate) fn handle_cached(&mut self) {
-        self.end_write();
+        crate::offline::journaled_mark(journaled);
     }
 
     fn end_write(&mut self) {
