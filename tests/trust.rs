@@ -130,6 +130,26 @@ fn try_client(w: &World, t: &Arc<Scripted>, dir: &Path) -> Result<Client, Error>
         .build()
 }
 
+/// The async counterpart of [`client`] (ManualClock as clock and timer).
+fn async_client(w: &World, t: &Arc<Scripted>, dir: &Path) -> andal::AsyncClient {
+    let clock = Arc::new(ManualClock::starting_at(
+        UNIX_EPOCH + Duration::from_secs(T),
+    ));
+    Client::builder("https://registry.example")
+        .clock(clock.clone())
+        .timer(clock)
+        .partner_id(PARTNER)
+        .api_key("key")
+        .async_transport(t.clone())
+        .retry_policy(RetryPolicy::builder().seed(1))
+        .trust_roots(vec![w.root.root_key()])
+        .trust_cache_dir(dir.join("trust"))
+        .journal(dir.join("offline.journal"), JournalKey::from_bytes(KEY))
+        .trust_refresh_interval(None)
+        .build_async()
+        .unwrap()
+}
+
 fn query() -> Query {
     Query::parse(NIK, NAME, BIRTH).unwrap()
 }
@@ -359,25 +379,7 @@ fn the_async_client_journals_the_mark_and_caches_the_documents() {
         .enable_all()
         .build()
         .unwrap();
-    let clock = Arc::new(ManualClock::starting_at(
-        UNIX_EPOCH + Duration::from_secs(T),
-    ));
-    let c = Client::builder("https://registry.example")
-        .clock(clock.clone())
-        .timer(clock)
-        .partner_id(PARTNER)
-        .api_key("key")
-        .async_transport(t.clone())
-        .retry_policy(RetryPolicy::builder().seed(1))
-        .trust_roots(vec![w.root.root_key()])
-        .trust_cache_dir(dir.path().join("trust"))
-        .journal(
-            dir.path().join("offline.journal"),
-            JournalKey::from_bytes(KEY),
-        )
-        .trust_refresh_interval(None)
-        .build_async()
-        .unwrap();
+    let c = async_client(&w, &t, dir.path());
     let st = rt.block_on(c.refresh_trust()).unwrap();
     assert_eq!(st.keyset_issued_at, Some(T - DAY));
     assert_eq!(
@@ -463,25 +465,7 @@ fn a_dropped_async_refresh_still_writes_its_mark_and_its_document() {
     let ks = w.keyset(T - DAY);
     t.serve("/v1/keys", &ks);
     t.serve("/v1/revocations", &w.revocations(T - 3600, &[]));
-    let clock = Arc::new(ManualClock::starting_at(
-        UNIX_EPOCH + Duration::from_secs(T),
-    ));
-    let c = Client::builder("https://registry.example")
-        .clock(clock.clone())
-        .timer(clock)
-        .partner_id(PARTNER)
-        .api_key("key")
-        .async_transport(t.clone())
-        .retry_policy(RetryPolicy::builder().seed(1))
-        .trust_roots(vec![w.root.root_key()])
-        .trust_cache_dir(dir.path().join("trust"))
-        .journal(
-            dir.path().join("offline.journal"),
-            JournalKey::from_bytes(KEY),
-        )
-        .trust_refresh_interval(None)
-        .build_async()
-        .unwrap();
+    let c = async_client(&w, &t, dir.path());
     {
         // One poll: the keyset is fetched (the scripted transport answers at once) and
         // installed, and its writes are handed over; then the caller gives up.

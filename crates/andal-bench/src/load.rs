@@ -83,15 +83,19 @@ const DEADLINE: Duration = Duration::from_secs(5);
 /// Why checks failed, for a line under the table (the first 90 characters of the error).
 static ERRORS: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
 
-fn note_error(e: &str) {
-    // Group by the words, not the timings in the message.
-    let key: String = e
-        .split(" in ")
+/// An error message grouped by its words, not the timings in it (the first 90 characters
+/// before " in ").
+fn group_key(e: &str) -> String {
+    e.split(" in ")
         .next()
         .unwrap_or(e)
         .chars()
         .take(90)
-        .collect();
+        .collect()
+}
+
+fn note_error(e: &str) {
+    let key = group_key(e);
     let mut v = ERRORS.lock().unwrap();
     match v.iter_mut().find(|(k, _)| *k == key) {
         Some((_, n)) => *n += 1,
@@ -104,13 +108,7 @@ fn note_error(e: &str) {
 static LATE: std::sync::Mutex<Vec<(String, u64, Duration)>> = std::sync::Mutex::new(Vec::new());
 
 fn note_late(outcome: &str, latency: Duration) {
-    let key: String = outcome
-        .split(" in ")
-        .next()
-        .unwrap_or(outcome)
-        .chars()
-        .take(90)
-        .collect();
+    let key = group_key(outcome);
     let mut v = LATE.lock().unwrap();
     match v.iter_mut().find(|(k, _, _)| *k == key) {
         Some((_, n, max)) => {

@@ -456,12 +456,14 @@ impl Trust {
                     continue;
                 };
                 match trust.install(doc.trim(), keys, now) {
-                    // A cached document newer than the mark raises it (the cache file
-                    // itself needs no rewrite).
+                    // A cached document newer than the mark raises it; the cache file
+                    // already holds it, so only the mark is written.
                     Ok(installed) => {
-                        if let Some(record) = installed.mark_record {
-                            trust.journal_mark_now(&record);
-                        }
+                        let mark = Installed {
+                            cache: None,
+                            ..installed
+                        };
+                        journaled_mark(mark.write(trust.journal.as_deref()));
                     }
                     Err(e) => {
                         tracing::warn!(target: "andal::offline", file, reason = e.reason(), "ignoring cached trust document");
@@ -610,14 +612,6 @@ impl Trust {
         Ok(Installed { mark_record, cache })
     }
 
-    /// Append a raised mark's record to the journal now, on this thread (the constructor
-    /// and the blocking driver; the async driver uses its writer thread instead).
-    pub(crate) fn journal_mark_now(&self, record: &[u8]) {
-        if let Some(j) = &self.journal {
-            journaled_mark(j.append(record).map(|_| ()).map_err(|e| e.to_string()));
-        }
-    }
-
     pub(crate) fn store(&self) -> Option<Arc<TrustStore>> {
         self.state.read().keyset.as_ref().map(|(s, _, _)| s.clone())
     }
@@ -653,6 +647,23 @@ pub(crate) struct Installed {
     pub(crate) mark_record: Option<Vec<u8>>,
     /// The document for the cache (only with a cache directory).
     pub(crate) cache: Option<CacheWrite>,
+}
+
+impl Installed {
+    /// Write it, on this thread: the mark to `journal`, then the document to the cache
+    /// (the constructor, the blocking driver and the async driver's writer thread all use
+    /// this). Returns how the journal append went; the cache write reports its own failure.
+    pub(crate) fn write(&self, journal: Option<&andal_journal::Journal>) -> Result<(), String> {
+        let journaled = match (&self.mark_record, journal) {
+            (Some(record), Some(j)) => j.append(record).map(|_| ()).map_err(|e| e.to_string()),
+            (Some(_), None) => Err("this client has no journal".to_owned()),
+            (None, _) => Ok(()),
+        };
+        if let Some(cache) = &self.cache {
+            cache.write();
+        }
+        journaled
+    }
 }
 
 /// A trust document to write to the cache directory.

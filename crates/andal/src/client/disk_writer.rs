@@ -88,17 +88,7 @@ fn run(journal: Option<&Journal>, rx: &mpsc::Receiver<Job>) {
                 Job::Persist(writes, reply) => {
                     // After the appends queued before it; the mark before its document.
                     flush(journal, &mut batch);
-                    let journaled = match (&writes.mark_record, journal) {
-                        (Some(record), Some(j)) => {
-                            j.append(record).map(|_| ()).map_err(|e| e.to_string())
-                        }
-                        (Some(_), None) => Err(no_journal().to_string()),
-                        (None, _) => Ok(()),
-                    };
-                    if let Some(cache) = &writes.cache {
-                        cache.write();
-                    }
-                    let _ = reply.send(journaled);
+                    let _ = reply.send(writes.write(journal));
                 }
             }
             if batch.len() < MAX_BATCH {

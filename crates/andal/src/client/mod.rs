@@ -745,16 +745,7 @@ impl Client {
                     refresh.handle_response(self.inner.transport.send(&request, timeout, max_body))
                 }
                 RefreshAction::Persist(writes) => {
-                    let journaled = match (&writes.mark_record, &self.inner.core.journal) {
-                        (Some(record), Some(j)) => {
-                            j.append(record).map(|_| ()).map_err(|e| e.to_string())
-                        }
-                        _ => Ok(()),
-                    };
-                    if let Some(cache) = &writes.cache {
-                        cache.write();
-                    }
-                    refresh.handle_persisted(journaled);
+                    refresh.handle_persisted(writes.write(self.inner.core.journal.as_deref()));
                 }
                 RefreshAction::Done(r) => return r,
             }
